@@ -1,0 +1,98 @@
+//! The article's TCP client: sends `Hello, Server!` and prints the echo.
+//! With `--count N` it becomes a load generator (a new connection per
+//! request, like the article) and prints throughput and latency instead.
+
+use std::io;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// Echo client: connects, sends a message, prints the server's reply.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// Server host name or address.
+    #[arg(long, default_value = tcp::DEFAULT_HOST)]
+    host: String,
+    /// Server port.
+    #[arg(long, default_value_t = tcp::DEFAULT_PORT)]
+    port: u16,
+    /// What to send.
+    #[arg(long, default_value = tcp::DEFAULT_MESSAGE)]
+    message: String,
+    /// Seconds to wait for connect and for each read or write.
+    #[arg(long, value_name = "SECONDS", default_value = "5.0", value_parser = tcp::parse_seconds)]
+    timeout: Duration,
+    /// Send this many requests (one connection each) and report the speed.
+    #[arg(long)]
+    count: Option<usize>,
+    /// With --count: how many requests are in flight at once.
+    #[arg(long, default_value_t = 1, requires = "count")]
+    concurrency: usize,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match args.count {
+        None => exchange_once(&args),
+        Some(count) => load(&args, count),
+    }
+}
+
+fn exchange_once(args: &Args) -> ExitCode {
+    match exchange(args) {
+        Ok(reply) => {
+            println!("Received: {}", tcp::python_bytes(&reply));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {}", explain(args, &e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn exchange(args: &Args) -> io::Result<Vec<u8>> {
+    let mut stream = tcp::connect(&args.host, args.port, args.timeout)?;
+    tcp::request(&mut stream, args.message.as_bytes(), args.timeout)
+}
+
+fn load(args: &Args, count: usize) -> ExitCode {
+    let expected = tcp::expected_echo(args.message.as_bytes());
+    println!(
+        "Sending {count} requests to {}:{}, {} at a time...",
+        args.host, args.port, args.concurrency
+    );
+    let report = measure::run(measure::Load::new(count, args.concurrency), || {
+        let reply = exchange(args)?;
+        if reply == expected {
+            Ok(())
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("unexpected reply {}", tcp::python_bytes(&reply)),
+            ))
+        }
+    });
+    println!("{report}");
+    if report.errors + report.timed_out == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// One line that says what went wrong and what to try.
+fn explain(args: &Args, e: &io::Error) -> String {
+    let target = format!("{}:{}", args.host, args.port);
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => format!(
+            "cannot connect to {target}: connection refused — is tcp-server running? (just tcp-server)"
+        ),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+            format!("no complete reply from {target} within {:?}", args.timeout)
+        }
+        _ => format!("{target}: {e}"),
+    }
+}
