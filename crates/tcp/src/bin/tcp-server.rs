@@ -1,6 +1,7 @@
 //! The article's TCP echo server: `just tcp-server`, then `just tcp-client`
 //! in another terminal (or `nc localhost 8080`, type a line, Ctrl-D).
 
+use std::io::{self, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -40,7 +41,7 @@ fn main() -> ExitCode {
     };
     let listener = match tcp::bind_server(addr, args.backlog) {
         Ok(listener) => listener,
-        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+        Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
             return fail(&format!(
                 "cannot bind {addr}: address in use — is another server running? try --port"
             ));
@@ -56,7 +57,12 @@ fn main() -> ExitCode {
         threaded: args.threads,
         max_connections: None,
     };
-    match tcp::serve(&listener, &config, &|line| println!("{line}")) {
+    // A closed stdout (`tcp-server | head -1`) must not stop the server:
+    // the log is for the learner, the echo is for the clients.
+    let log = |line: &str| {
+        let _ = writeln!(io::stdout(), "{line}");
+    };
+    match tcp::serve(&listener, &config, &log) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&format!("stopped accepting connections: {e}")),
     }

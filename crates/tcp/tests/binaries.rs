@@ -1,0 +1,156 @@
+//! `tcp-server` and `tcp-client` driven as a learner drives them from two
+//! terminals: the server on a free port, the client pointed at it.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::thread;
+use std::time::Duration;
+
+const SERVER: &str = env!("CARGO_BIN_EXE_tcp-server");
+const CLIENT: &str = env!("CARGO_BIN_EXE_tcp-client");
+
+/// A running `tcp-server`, killed when the test ends however it ends.
+struct RunningServer {
+    child: Child,
+    port: u16,
+    /// The server's stdout, line by line, read on a thread so the server
+    /// never blocks on a full pipe.
+    lines: Receiver<String>,
+}
+
+impl RunningServer {
+    fn expect_line(&self, needle: &str) -> String {
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|_| panic!("the server printed no line containing {needle:?}"));
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the server on port 0 and learns the port from its first line,
+/// `Server listening on port N...`: no fixed port, no sleep.
+fn start_server(extra: &[&str]) -> RunningServer {
+    let mut child = Command::new(SERVER)
+        .args(["--host", "127.0.0.1", "--port", "0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let port = first
+        .strip_prefix("Server listening on port ")
+        .and_then(|rest| rest.trim_end().strip_suffix("..."))
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
+    let (tx, lines) = mpsc::channel();
+    thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    RunningServer { child, port, lines }
+}
+
+fn client(port: u16, extra: &[&str]) -> Output {
+    Command::new(CLIENT)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn client_prints_the_echo_like_the_article() {
+    let server = start_server(&[]);
+    let out = client(server.port, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "Received: b'Echo: Hello, Server!'\n");
+    server.expect_line("Connection from 127.0.0.1:");
+}
+
+#[test]
+fn client_sends_the_message_it_is_given() {
+    let server = start_server(&["--threads"]);
+    let out = client(server.port, &["--message", "hi there"]);
+    assert_eq!(text(&out.stdout), "Received: b'Echo: hi there'\n");
+}
+
+#[test]
+fn load_mode_reports_throughput_and_latency() {
+    let server = start_server(&[]);
+    let out = client(server.port, &["--count", "200", "--concurrency", "4"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("200 requests, 4 concurrent"), "{stdout}");
+    assert!(stdout.contains("latency p50"), "{stdout}");
+    assert!(stdout.contains("errors 0, timed out 0"), "{stdout}");
+}
+
+#[test]
+fn client_without_a_server_says_connection_refused() {
+    // Bind and drop: the port is free and nothing listens on it.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = client(port, &[]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("error: cannot connect to 127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("connection refused"), "{stderr}");
+}
+
+#[test]
+fn port_in_use_names_the_port_and_the_flag() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = Command::new(SERVER)
+        .args(["--host", "127.0.0.1", "--port", &port])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(&format!("127.0.0.1:{port}")), "{stderr}");
+    assert!(stderr.contains("address in use"), "{stderr}");
+    assert!(stderr.contains("--port"), "{stderr}");
+}
+
+#[test]
+fn bad_flag_values_get_a_clear_error() {
+    let out = Command::new(SERVER)
+        .args(["--idle-timeout", "soon"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("'soon' is not a number of seconds"));
+    let out = Command::new(CLIENT)
+        .args(["--port", "99999"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("99999"));
+}
