@@ -1,0 +1,175 @@
+//! The article's UDP client: sends `Hello, UDP Server!` and prints the ACK.
+//! With `--count N` it becomes a load generator (each worker thread its own
+//! socket, one datagram in flight per worker) and prints throughput, latency
+//! and loss instead. With `--broadcast` it asks every server on the machine.
+
+use std::cell::RefCell;
+use std::io;
+use std::net::{IpAddr, SocketAddrV4};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// UDP client: sends a datagram, prints the server's reply.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// Server host name or address [default: localhost]; with --broadcast,
+    /// an IPv4 broadcast address [default: 127.255.255.255].
+    #[arg(long)]
+    host: Option<String>,
+    /// Server port.
+    #[arg(long, default_value_t = udp::DEFAULT_PORT)]
+    port: u16,
+    /// What to send.
+    #[arg(long, default_value = udp::DEFAULT_MESSAGE)]
+    message: String,
+    /// Seconds to wait for a reply (UDP never retransmits: a lost datagram
+    /// would otherwise mean waiting for ever).
+    #[arg(long, value_name = "SECONDS", default_value = "2.0", value_parser = udp::parse_seconds)]
+    timeout: Duration,
+    /// Send this many requests and report the speed; a request with no
+    /// reply within --timeout counts as lost.
+    #[arg(long, conflicts_with = "broadcast")]
+    count: Option<usize>,
+    /// With --count: how many requests are in flight at once.
+    #[arg(long, default_value_t = 1, requires = "count")]
+    concurrency: usize,
+    /// Send one datagram to the loopback broadcast address and print every
+    /// reply that arrives within --timeout (servers need --host 0.0.0.0).
+    #[arg(long)]
+    broadcast: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if args.broadcast {
+        return broadcast(&args);
+    }
+    let host = args.host.as_deref().unwrap_or(udp::DEFAULT_HOST);
+    match args.count {
+        None => exchange_once(&args, host),
+        Some(count) => load(&args, host, count),
+    }
+}
+
+fn exchange_once(args: &Args, host: &str) -> ExitCode {
+    match udp::exchange(host, args.port, args.message.as_bytes(), args.timeout) {
+        Ok((_, reply)) => {
+            println!("Server response: {}", udp::preview(&reply));
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&explain(args, host, &e)),
+    }
+}
+
+fn load(args: &Args, host: &str, count: usize) -> ExitCode {
+    // One exchange first finds the address that answers, so a missing
+    // server is one clear error rather than `count` timeouts.
+    let server = match udp::exchange(host, args.port, args.message.as_bytes(), args.timeout) {
+        Ok((server, _)) => server,
+        Err(e) => return fail(&explain(args, host, &e)),
+    };
+    let expected = udp::expected_ack(args.message.as_bytes());
+    println!(
+        "Sending {count} requests to {server}, {} at a time...",
+        args.concurrency
+    );
+
+    // measure::run hands every worker thread the same closure. Each worker
+    // keeps its own socket in a thread-local, so no two workers share a
+    // socket or read each other's replies. (A timed-out request's late ACK
+    // looks exactly like the next one's: same message, same bytes.)
+    thread_local! {
+        static CLIENT: RefCell<Option<udp::Client>> = const { RefCell::new(None) };
+    }
+    let report = measure::run(measure::Load::new(count, args.concurrency), || {
+        CLIENT.with_borrow_mut(|client| {
+            let client = match client {
+                Some(client) => client,
+                None => client.insert(udp::Client::new(server, args.timeout)?),
+            };
+            let reply = client.request(args.message.as_bytes())?;
+            if reply == expected {
+                Ok(())
+            } else {
+                Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("unexpected reply {}", udp::preview(reply)),
+                ))
+            }
+        })
+    });
+    println!("{report}");
+    if report.errors + report.timed_out == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn broadcast(args: &Args) -> ExitCode {
+    let ip = match args.host.as_deref() {
+        None => udp::LOOPBACK_BROADCAST,
+        Some(host) => match host.parse::<IpAddr>() {
+            Ok(IpAddr::V4(ip)) => ip,
+            Ok(IpAddr::V6(_)) => {
+                return fail(&format!(
+                    "--broadcast is IPv4 only (IPv6 has no broadcast, it uses multicast); \
+                     drop --host {host} to use {}",
+                    udp::LOOPBACK_BROADCAST
+                ));
+            }
+            Err(_) => {
+                return fail(&format!(
+                    "--broadcast needs an IPv4 broadcast address, not '{host}'; \
+                     drop --host to use {}",
+                    udp::LOOPBACK_BROADCAST
+                ));
+            }
+        },
+    };
+    let destination = SocketAddrV4::new(ip, args.port);
+    println!("Broadcasting to {destination}...");
+    match udp::broadcast(destination, args.message.as_bytes(), args.timeout) {
+        Ok(replies) if replies.is_empty() => fail(&format!(
+            "no reply to the broadcast on {destination} within {} — is a udp-server \
+             listening on 0.0.0.0? (just udp-server --host 0.0.0.0 --reuse-addr)",
+            udp::seconds(args.timeout)
+        )),
+        Ok(replies) => {
+            for (from, reply) in &replies {
+                println!("Server response from {from}: {}", udp::preview(reply));
+            }
+            println!("{} replies", replies.len());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&format!("broadcast to {destination}: {e}")),
+    }
+}
+
+/// One line that says what went wrong and what to try.
+fn explain(args: &Args, host: &str, e: &io::Error) -> String {
+    let target = if host.contains(':') {
+        format!("[{host}]:{}", args.port)
+    } else {
+        format!("{host}:{}", args.port)
+    };
+    match e.kind() {
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => format!(
+            "no reply from {target} within {} — is udp-server running? (just udp-server)",
+            udp::seconds(args.timeout)
+        ),
+        io::ErrorKind::ConnectionRefused => format!(
+            "{target} refused the datagram (port unreachable) — is udp-server running? \
+             (just udp-server)"
+        ),
+        _ => format!("{target}: {e}"),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::FAILURE
+}
