@@ -250,6 +250,9 @@ pub struct Client {
     socket: UdpSocket,
     server_address: SocketAddr,
     timeout: Duration,
+    /// What the socket's read timeout is set to now, so the common request
+    /// (no stray datagrams) costs no extra system call to set it again.
+    read_timeout: Option<Duration>,
     buf: Vec<u8>,
 }
 
@@ -265,6 +268,7 @@ impl Client {
             socket: UdpSocket::bind(local)?,
             server_address,
             timeout,
+            read_timeout: None,
             buf: vec![0u8; RECV_BUFFER_SIZE],
         })
     }
@@ -284,12 +288,12 @@ impl Client {
     pub fn request(&mut self, message: &[u8]) -> io::Result<&[u8]> {
         self.socket.send_to(message, self.server_address)?;
         let deadline = Instant::now() + self.timeout;
+        let mut wait = self.timeout;
         loop {
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
-                return Err(no_reply(self.server_address, self.timeout));
+            if self.read_timeout != Some(wait) {
+                self.socket.set_read_timeout(Some(wait))?;
+                self.read_timeout = Some(wait);
             }
-            self.socket.set_read_timeout(Some(remaining))?;
             let (len, from) = match self.socket.recv_from(&mut self.buf) {
                 Ok(datagram) => datagram,
                 Err(e) if is_timeout(&e) => {
@@ -299,6 +303,11 @@ impl Client {
             };
             if from == self.server_address {
                 return Ok(&self.buf[..len]);
+            }
+            // A stray: skip it, and wait only for what is left of the time.
+            wait = deadline.saturating_duration_since(Instant::now());
+            if wait.is_zero() {
+                return Err(no_reply(self.server_address, self.timeout));
             }
         }
     }

@@ -149,6 +149,8 @@ fn stray_datagram_does_not_confuse_the_client() {
         b"ACK: Hello, UDP Server!"
     );
     assert!(next_line(&log).ends_with(": b'Hello, UDP Server!'"));
+    // The same client's next request waits as usual after the stray.
+    assert_eq!(client.request(b"again").unwrap(), b"ACK: again");
     assert_still_serving(server);
 }
 
