@@ -272,6 +272,7 @@ impl RawValue<'_> {
 /// Each byte gives 7 bits, low bits first; a set high bit means "more
 /// follow". A 10th byte with the high bit set cannot be part of any 64-bit
 /// value, so it is an error rather than a reason to keep reading.
+#[inline]
 pub fn read_varint(data: &[u8], pos: usize, base: usize) -> Result<(u64, usize), DecodeError> {
     let mut value = 0u64;
     for i in 0..MAX_VARINT_LEN {
@@ -323,6 +324,7 @@ pub struct RawFields<'a> {
 impl<'a> Iterator for RawFields<'a> {
     type Item = Result<RawField<'a>, DecodeError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed || self.pos >= self.data.len() {
             return None;
@@ -335,6 +337,7 @@ impl<'a> Iterator for RawFields<'a> {
 
 impl<'a> RawFields<'a> {
     // ANCHOR: read_field
+    #[inline]
     fn read_field(&mut self) -> Result<RawField<'a>, DecodeError> {
         let offset = self.base + self.pos;
         let (tag, pos) = read_varint(self.data, self.pos, self.base)?;
@@ -493,6 +496,7 @@ fn c_escape(bytes: &[u8]) -> String {
 ///
 /// Checks the wire type (a mismatch means the sender's .proto disagrees
 /// with ours about this field) and UTF-8 (proto3 strings must be).
+#[inline]
 pub fn string_field<'a>(field: &RawField<'a>, name: &str) -> Result<&'a str, DecodeError> {
     let RawValue::Len { bytes, .. } = field.value else {
         return Err(wrong_wire_type(field, name, WireType::Len));
@@ -506,6 +510,7 @@ pub fn string_field<'a>(field: &RawField<'a>, name: &str) -> Result<&'a str, Dec
 
 /// An `int32` field: a varint, of which protobuf keeps the low 32 bits
 /// (negative numbers travel sign-extended to 64 bits, in 10 bytes).
+#[inline]
 pub fn int32_field(field: &RawField<'_>, name: &str) -> Result<i32, DecodeError> {
     match field.value {
         RawValue::Varint(v) => Ok(v as i32),
