@@ -1,0 +1,178 @@
+//! What crosses chapters: the tour, the justfile against the binaries, and
+//! the promises README.md and .ci/run make.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::process::Command;
+
+use tests::workspace_root;
+
+fn read(path: &str) -> String {
+    fs::read_to_string(workspace_root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Every `src/bin/*.rs` of every chapter crate, by binary name.
+fn binaries() -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for krate in fs::read_dir(workspace_root().join("crates")).unwrap() {
+        let bin_dir = krate.unwrap().path().join("src/bin");
+        let Ok(entries) = fs::read_dir(bin_dir) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|ext| ext == "rs") {
+                names.insert(path.file_stem().unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    names
+}
+
+/// Recipe name -> the `--bin` it runs, for recipes that `cargo run` a
+/// workspace binary.
+fn recipes_running_binaries() -> Vec<(String, String)> {
+    let justfile = read("justfile");
+    let mut recipes = Vec::new();
+    let mut current = None;
+    for line in justfile.lines() {
+        if !line.starts_with([' ', '\t', '#', '['])
+            && line.contains(':')
+            && !line.starts_with("set ")
+        {
+            current = line.split([' ', ':']).next().map(str::to_string);
+        } else if let (Some(recipe), true, Some(rest)) = (
+            &current,
+            line.contains("cargo run"),
+            line.split("--bin ").nth(1),
+        ) {
+            let bin = rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            recipes.push((recipe.clone(), bin));
+        }
+    }
+    recipes
+}
+
+#[test]
+fn every_binary_has_a_recipe() {
+    let recipes = recipes_running_binaries();
+    for bin in binaries() {
+        assert!(
+            recipes.iter().any(|(_, runs)| *runs == bin),
+            "binary {bin} has no justfile recipe that runs it"
+        );
+    }
+}
+
+#[test]
+fn recipes_are_named_after_their_binaries() {
+    // `employee` is the exception the proto chapter names: one binary,
+    // three recipes (proto-demo, proto-encode, proto-decode).
+    for (recipe, bin) in recipes_running_binaries() {
+        let named = recipe == bin || (bin == "employee" && recipe.starts_with("proto-"));
+        assert!(named, "recipe {recipe} runs {bin}: name them alike");
+    }
+}
+
+#[test]
+fn every_recipe_runs_a_binary_that_exists() {
+    let binaries = binaries();
+    let recipes = recipes_running_binaries();
+    assert!(!recipes.is_empty(), "found no recipes in the justfile");
+    for (recipe, bin) in recipes {
+        assert!(
+            binaries.contains(&bin),
+            "recipe {recipe} runs --bin {bin}, which does not exist"
+        );
+    }
+}
+
+#[test]
+fn justfile_parses_and_lists_its_recipes() {
+    let Ok(out) = Command::new("just")
+        .arg("--summary")
+        .current_dir(workspace_root())
+        .output()
+    else {
+        eprintln!("skipped: `just` is not installed (cargo install just --locked)");
+        return;
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = String::from_utf8_lossy(&out.stdout);
+    for recipe in [
+        "tour",
+        "test",
+        "tcp-server",
+        "tcp-client",
+        "udp-server",
+        "udp-client",
+        "proto-demo",
+    ] {
+        assert!(
+            summary.split_whitespace().any(|r| r == recipe),
+            "no recipe {recipe}: {summary}"
+        );
+    }
+}
+
+#[test]
+fn readme_quick_start_and_ci_run_the_same_test_command() {
+    let readme = read("README.md");
+    assert!(
+        readme.contains("cargo run -p tour"),
+        "README quick start lost the tour"
+    );
+    assert!(
+        readme.contains("cargo test --workspace"),
+        "README quick start lost the tests"
+    );
+    let ci = read(".ci/run");
+    let last_command = ci
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.starts_with("cargo "))
+        .next_back()
+        .unwrap();
+    assert_eq!(
+        last_command, "cargo test --workspace",
+        "CI must end with the README's test command"
+    );
+    assert!(
+        read("justfile").contains("    cargo test --workspace"),
+        "`just test` must run the same"
+    );
+}
+
+#[test]
+fn tour_runs_every_chapter_and_all_pass() {
+    let story = tour::Story::quiet();
+    let outcomes = tour::run(&story);
+    let transcript = story.transcript().join("\n");
+    for outcome in &outcomes {
+        assert!(
+            outcome.result.is_ok(),
+            "{}: {:?}\n{transcript}",
+            outcome.name,
+            outcome.result
+        );
+    }
+    for chapter in tour::CHAPTERS {
+        assert!(
+            transcript.contains(&format!("(crates/{})", chapter.name)),
+            "the tour never showed {}",
+            chapter.name
+        );
+    }
+    assert!(
+        transcript.ends_with(&format!("all {} chapters ok", tour::CHAPTERS.len())),
+        "{transcript}"
+    );
+}
