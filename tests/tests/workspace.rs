@@ -138,8 +138,7 @@ fn readme_quick_start_and_ci_run_the_same_test_command() {
     let last_command = ci
         .lines()
         .map(str::trim)
-        .filter(|line| line.starts_with("cargo "))
-        .next_back()
+        .rfind(|line| line.starts_with("cargo "))
         .unwrap();
     assert_eq!(
         last_command, "cargo test --workspace",
