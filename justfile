@@ -75,6 +75,12 @@ docs:
 docs-serve: docs
     mdbook serve docs --open
 
+# Measure each chapter's claim as a ratio in one run; prints a Markdown table
+[group('measure')]
+bench *args:
+    cargo bench -q -p proto --bench employee
+    cargo run -q --release -p bench --bin bench -- "$@"
+
 # Format and lint as CI does
 [group('develop')]
 lint:
