@@ -11,12 +11,16 @@ fn read(path: &str) -> String {
     fs::read_to_string(workspace_root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// Every `src/bin/*.rs` of every chapter crate, by binary name.
+/// Every binary of every crate: `src/bin/NAME.rs`, and `src/main.rs`, which
+/// cargo names after the crate.
 fn binaries() -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     for krate in fs::read_dir(workspace_root().join("crates")).unwrap() {
-        let bin_dir = krate.unwrap().path().join("src/bin");
-        let Ok(entries) = fs::read_dir(bin_dir) else {
+        let krate = krate.unwrap().path();
+        if krate.join("src/main.rs").exists() {
+            names.insert(krate.file_name().unwrap().to_string_lossy().into_owned());
+        }
+        let Ok(entries) = fs::read_dir(krate.join("src/bin")) else {
             continue;
         };
         for entry in entries {
@@ -29,8 +33,15 @@ fn binaries() -> BTreeSet<String> {
     names
 }
 
-/// Recipe name -> the `--bin` it runs, for recipes that `cargo run` a
-/// workspace binary.
+/// The word after `flag` on a line, if the flag is there.
+fn word_after<'a>(line: &'a str, flag: &str) -> Option<&'a str> {
+    let mut words = line.split_whitespace();
+    words.find(|word| *word == flag)?;
+    words.next()
+}
+
+/// Recipe name -> the binary it runs, for recipes that `cargo run` one:
+/// `--bin NAME`, or the package itself (`-p NAME`) when there is no --bin.
 fn recipes_running_binaries() -> Vec<(String, String)> {
     let justfile = read("justfile");
     let mut recipes = Vec::new();
@@ -41,17 +52,10 @@ fn recipes_running_binaries() -> Vec<(String, String)> {
             && !line.starts_with("set ")
         {
             current = line.split([' ', ':']).next().map(str::to_string);
-        } else if let (Some(recipe), true, Some(rest)) = (
-            &current,
-            line.contains("cargo run"),
-            line.split("--bin ").nth(1),
-        ) {
-            let bin = rest
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_string();
-            recipes.push((recipe.clone(), bin));
+        } else if let (Some(recipe), true) = (&current, line.contains("cargo run")) {
+            if let Some(bin) = word_after(line, "--bin").or_else(|| word_after(line, "-p")) {
+                recipes.push((recipe.clone(), bin.to_string()));
+            }
         }
     }
     recipes
