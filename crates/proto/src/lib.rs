@@ -38,6 +38,7 @@
 extern crate alloc;
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt;
 
 use quick_protobuf::{BytesWriter, MessageWrite, Writer};
@@ -72,6 +73,12 @@ pub const ARTICLE_EMAIL: &str = "sarah.chen@example.com";
 /// Every string is `Cow::Borrowed` from a literal: building the record
 /// copies no text, which is also why it can live for `'static`.
 pub fn article_employee() -> Employee<'static> {
+    // As the Python does: `employee.metadata["start_date"] = "2023-01-15"`.
+    // (Two inserts are also cheaper than `BTreeMap::from([...])`, which
+    // first sorts and de-duplicates a copy of the array.)
+    let mut metadata = BTreeMap::new();
+    metadata.insert(Cow::Borrowed("start_date"), Cow::Borrowed("2023-01-15"));
+    metadata.insert(Cow::Borrowed("location"), Cow::Borrowed("Remote"));
     Employee {
         name: Cow::Borrowed("Sarah Chen"),
         employee_id: 42,
@@ -80,11 +87,7 @@ pub fn article_employee() -> Employee<'static> {
             Cow::Borrowed("Project Alpha"),
             Cow::Borrowed("Project Beta"),
         ],
-        metadata: [
-            (Cow::Borrowed("start_date"), Cow::Borrowed("2023-01-15")),
-            (Cow::Borrowed("location"), Cow::Borrowed("Remote")),
-        ]
-        .into(),
+        metadata,
         // Every field is set, so nothing is left for `..Default::default()`.
     }
 }
