@@ -29,8 +29,9 @@
 //!    5 bytes too long to send; Python's `sendto` raises and the server dies.
 //!    Ours cuts the reply to [`max_payload`] and logs a line.
 //! 3. **One bad peer must not stop the server.** An error from `recvfrom` or
-//!    `sendto` (an ICMP "port unreachable" surfacing as `ConnectionRefused`,
-//!    a reply too big for its route) is logged and the loop goes on.
+//!    `sendto` (an ICMP "port unreachable", which Windows reports even on an
+//!    unconnected socket; a reply too big for its route) is logged and the
+//!    loop goes on.
 //! 4. **A lost datagram must not hang the client.** UDP does not retransmit;
 //!    the article's client would wait for ever. Ours waits
 //!    [`DEFAULT_TIMEOUT`] and reports "no reply". Without `connect`, any
@@ -221,9 +222,11 @@ pub fn expected_ack(message: &[u8]) -> Vec<u8> {
 }
 
 /// Errors from `recvfrom` that a datagram or a peer caused, not the socket.
-/// Linux reports an ICMP "port unreachable" (a reply sent to a client that
-/// had already gone) as `ConnectionRefused` on the next call; Windows as
-/// `ConnectionReset`.
+/// An ICMP "port unreachable" (a reply sent to a client that had already
+/// gone) is reported on the next call as `ConnectionRefused` by Linux, but
+/// only on a *connected* socket, and as `ConnectionReset` by Windows even on
+/// an unconnected one. Our sockets are unconnected, so on Linux this is a
+/// guard rather than a path taken; it keeps the server portable.
 fn is_transient(e: &io::Error) -> bool {
     use io::ErrorKind::*;
     matches!(e.kind(), ConnectionRefused | ConnectionReset | Interrupted)
