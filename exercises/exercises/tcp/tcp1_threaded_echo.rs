@@ -11,7 +11,9 @@
 // The check starts `serve` on 127.0.0.1 (port 0), connects one client that
 // never sends, then 8 clients that all hold their connection open before any
 // of them sends. Every one of the 8 must get `Echo: ` + its message within
-// 5 seconds.
+// 5 seconds. Then it starts `serve` for 2 clients, and the second one waits
+// 300 ms between sending and half-closing: `serve` must not return before
+// that client has its echo.
 //
 // Check it:  rustlings run tcp1_threaded_echo
 // Stuck?     rustlings hint tcp1_threaded_echo
@@ -96,6 +98,11 @@ mod tests {
     /// How long the 8 clients together may take. With a thread per client it
     /// takes milliseconds; the rest is margin for a loaded machine.
     const DEADLINE: Duration = Duration::from_secs(5);
+    /// How long the last client of `serve_returns_once_its_clients_are_served`
+    /// waits between sending and half-closing. A `serve` that does not wait
+    /// for its threads returns right after accepting that client; a longer
+    /// pause only makes the check slower.
+    const SLOW_CLIENT_PAUSE: Duration = Duration::from_millis(300);
 
     /// Starts `serve` on 127.0.0.1, port 0, on its own thread. The receiver
     /// gets `serve`'s result when it returns.
@@ -199,10 +206,28 @@ mod tests {
         let (addr, done) = start_server(2);
         let all_connected = Barrier::new(1);
         let deadline = Instant::now() + DEADLINE;
-        for message in [&b"one"[..], b"two"] {
-            let reply = echo_client(addr, message, &all_connected, deadline).unwrap();
-            assert_eq!(reply, [ECHO_PREFIX, message].concat());
+        let reply = echo_client(addr, b"one", &all_connected, deadline).unwrap();
+        assert_eq!(reply, [ECHO_PREFIX, b"one"].concat());
+
+        // The second and last client sends, then takes its time before it
+        // half-closes. Its handler is still reading, so `serve` must still be
+        // running: a `serve` that leaves its threads behind returns as soon as
+        // it has accepted this client, and the channel hears of it.
+        let mut last = TcpStream::connect(addr).unwrap();
+        last.set_read_timeout(Some(DEADLINE)).unwrap();
+        last.write_all(b"two").unwrap();
+        if let Ok(result) = done.recv_timeout(SLOW_CLIENT_PAUSE) {
+            panic!(
+                "serve(listener, 2) returned ({result:?}) while its second client was still \
+                 sending. serve must wait for the threads it started before it returns: \
+                 std::thread::scope does that, or keep every JoinHandle and join it."
+            );
         }
+        last.shutdown(Shutdown::Write).unwrap();
+        let mut reply = Vec::new();
+        last.read_to_end(&mut reply).unwrap();
+        assert_eq!(reply, [ECHO_PREFIX, b"two"].concat());
+
         match done.recv_timeout(DEADLINE) {
             Ok(result) => result.unwrap(),
             Err(_) => panic!(
