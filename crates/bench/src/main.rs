@@ -515,16 +515,16 @@ fn per_sec(rate: f64) -> String {
 }
 
 fn print_table(rows: &[Row]) {
-    println!("| chapter | measured | figure | reference (same run) | ratio |");
-    println!("|---|---|---|---|---|");
+    say("| chapter | measured | figure | reference (same run) | ratio |");
+    say("|---|---|---|---|---|");
     for row in rows {
-        println!(
+        say(&format!(
             "| {} | {} | {} | {} | {} |",
             row.chapter, row.measured, row.figure, row.reference, row.ratio
-        );
+        ));
     }
-    println!();
-    println!("{}", machine());
+    say("");
+    say(&machine());
 }
 
 /// One line saying what the figures were measured on.
@@ -546,4 +546,10 @@ fn machine() -> String {
     format!(
         "Machine: {cores} cores, {cpu}, load average {load}; loopback only; medians of runs that alternate figure and reference."
     )
+}
+
+/// Prints one line of output. A closed stdout (`... | head -1`) ends the
+/// output, not the program: `println!` would panic there.
+fn say(line: &str) {
+    let _ = writeln!(io::stdout(), "{line}");
 }

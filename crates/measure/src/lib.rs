@@ -9,7 +9,7 @@
 //! ```text
 //! 10000 requests, 8 concurrent, in 0.52 s: 19231 requests/s
 //! latency p50 380 µs, p90 610 µs, p99 1.20 ms, max 4.10 ms
-//! errors 0, timed out 0
+//! errors 0, timed out 0 (0.00% lost)
 //! ```
 //!
 //! The loop is bounded twice, by count and by time ([`Load::deadline`]), so a

@@ -292,6 +292,31 @@ pub fn python_repr(s: &str) -> String {
     out
 }
 
+/// Offset, 16 bytes in hex, and the printable ones as text, like `xxd`:
+/// how the demo and the tour show the bytes on the wire.
+pub fn hex_dump(data: &[u8]) -> String {
+    let mut out = String::new();
+    for (row, chunk) in data.chunks(16).enumerate() {
+        let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
+        let text: String = chunk
+            .iter()
+            .map(|&b| {
+                if b.is_ascii_graphic() || b == b' ' {
+                    char::from(b)
+                } else {
+                    '.'
+                }
+            })
+            .collect();
+        out.push_str(&format!(
+            "{:04x}  {:<47}  {text}\n",
+            row * 16,
+            hex.join(" ")
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

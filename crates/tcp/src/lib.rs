@@ -222,6 +222,9 @@ fn report(addr: SocketAddr, ending: io::Result<Ending>, log: Log<'_>) {
             log(&format!("{addr} went quiet after {bytes} bytes; closed"))
         }
         Ok(Ending::Idle) => log(&format!("{addr} sent nothing; closed")),
+        Err(e) if e.kind() == io::ErrorKind::ConnectionReset => log(&format!(
+            "{addr} reset the connection: it closed before reading the whole echo"
+        )),
         Err(e) => log(&format!("{addr}: {e}")),
     }
 }
@@ -233,8 +236,9 @@ fn report(addr: SocketAddr, ending: io::Result<Ending>, log: Log<'_>) {
 /// The article does one `recv(1024)` and one `send`. That answers a message
 /// split across two segments with only its first part, and closes on a long
 /// message with unread bytes, which makes the kernel reset the connection.
-/// Reading until end-of-stream fixes both; the article's client, which reads
-/// once and then closes, still gets its whole reply in the first segment.
+/// Reading until end-of-stream fixes both. The article's client, which reads
+/// once and then closes, still gets a short message's whole reply in its one
+/// read; a long one it cuts at 1024 bytes, and its close resets the rest.
 pub fn handle_client(mut stream: TcpStream, idle_timeout: Duration) -> io::Result<Ending> {
     // A read timeout turns "the client is silent" into an error we can act
     // on; the write timeout does the same for a client that stops reading.
@@ -312,7 +316,13 @@ pub fn request(stream: &mut TcpStream, message: &[u8], timeout: Duration) -> io:
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
     stream.write_all(message)?;
-    stream.shutdown(Shutdown::Write)?;
+    match stream.shutdown(Shutdown::Write) {
+        // The server already reset the connection (one that closes with our
+        // bytes unread does): the read below reports that reset, which says
+        // far more than "not connected" would.
+        Err(e) if e.kind() == io::ErrorKind::NotConnected => {}
+        other => other?,
+    }
 
     let mut reply = Vec::new();
     // Read one byte past the limit to tell "exactly at the limit" from "over".
@@ -338,13 +348,42 @@ pub fn parse_seconds(text: &str) -> Result<Duration, String> {
     let secs: f64 = text
         .parse()
         .map_err(|_| format!("'{text}' is not a number of seconds"))?;
-    Duration::try_from_secs_f64(secs).map_err(|_| format!("{text} s is not a usable duration"))
+    // Zero would mean "no timeout at all" to some APIs and is an error to
+    // others (set_read_timeout); neither is what a user typing 0 wants.
+    match Duration::try_from_secs_f64(secs) {
+        Ok(duration) if !duration.is_zero() => Ok(duration),
+        _ => Err(format!(
+            "{text} s is not a usable timeout: give more than 0 seconds"
+        )),
+    }
 }
 
 /// Shows bytes the way Python prints them (`b'Echo: Hello, Server!'`), so the
 /// two terminals can be compared line by line.
 pub fn python_bytes(data: &[u8]) -> String {
-    format!("b'{}'", data.escape_ascii())
+    // Python's rule: single quotes, unless the bytes hold a `'` and no `"`.
+    let quote = if data.contains(&b'\'') && !data.contains(&b'"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut shown = format!("b{quote}");
+    for &byte in data {
+        match byte {
+            b'\\' => shown.push_str("\\\\"),
+            b'\t' => shown.push_str("\\t"),
+            b'\n' => shown.push_str("\\n"),
+            b'\r' => shown.push_str("\\r"),
+            _ if char::from(byte) == quote => {
+                shown.push('\\');
+                shown.push(quote);
+            }
+            b' '..=b'~' => shown.push(char::from(byte)),
+            _ => shown.push_str(&format!("\\x{byte:02x}")),
+        }
+    }
+    shown.push(quote);
+    shown
 }
 
 #[cfg(test)]
@@ -380,6 +419,7 @@ mod tests {
         assert_eq!(parse_seconds("0.5"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_seconds("5"), Ok(Duration::from_secs(5)));
         assert!(parse_seconds("-1").is_err());
+        assert!(parse_seconds("0").is_err());
         assert!(parse_seconds("soon").is_err());
     }
 
@@ -390,5 +430,8 @@ mod tests {
             "b'Echo: Hello, Server!'"
         );
         assert_eq!(python_bytes(b"a\r\n\x00\xff"), r"b'a\r\n\x00\xff'");
+        assert_eq!(python_bytes(b"it's"), r#"b"it's""#);
+        assert_eq!(python_bytes(br#"it's "quoted""#), r#"b'it\'s "quoted"'"#);
+        assert_eq!(python_bytes(b"\\ \t"), r"b'\\ \t'");
     }
 }

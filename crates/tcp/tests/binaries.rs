@@ -154,3 +154,24 @@ fn bad_flag_values_get_a_clear_error() {
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("99999"));
 }
+
+#[test]
+fn server_that_reads_once_gets_a_reset_explained() {
+    // The article's server: one recv(1024), reply, close. Closing with the
+    // rest of a 3000-byte message unread makes the kernel send a reset.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 1024];
+        let n = std::io::Read::read(&mut stream, &mut buf).unwrap();
+        std::io::Write::write_all(&mut stream, &[b"Echo: ", &buf[..n]].concat()).unwrap();
+    });
+    let message = "x".repeat(3000);
+    let out = client(port, &["--message", &message]);
+    server.join().unwrap();
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("reset the connection"), "{stderr}");
+    assert!(stderr.contains("before reading all 3000 bytes"), "{stderr}");
+}

@@ -35,7 +35,7 @@ pub const CHAPTERS: &[Chapter] = &[
     },
     Chapter {
         name: "udp",
-        title: "UDP sockets: datagrams, ACKs and a receive timeout",
+        title: "UDP sockets: datagrams and their ACKs",
         run: udp::run,
     },
     Chapter {

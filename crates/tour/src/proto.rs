@@ -7,8 +7,15 @@ use crate::Story;
 pub fn run(story: &Story) -> Result<String, String> {
     story.command("just proto-demo");
     let bytes = proto::create_employee();
-    story.said("demo", &format!("serialized: {} bytes", bytes.len()));
-    story.said("demo", &hex(&bytes));
+    story.said(
+        "demo",
+        &format!("create_employee() -> {} bytes:", bytes.len()),
+    );
+    for line in proto::hex_dump(&bytes).lines() {
+        story.said("demo", line);
+    }
+    story.said("demo", "");
+    story.said("demo", "parse_employee(data):");
     let employee = proto::parse_employee(&bytes).map_err(|e| format!("parse_employee: {e}"))?;
     for line in employee.to_string().lines() {
         story.said("demo", line);
@@ -46,13 +53,4 @@ pub fn run(story: &Story) -> Result<String, String> {
         "Employee in {} bytes, v1 and v2 read each other",
         bytes.len()
     ))
-}
-
-/// The bytes as hex, 32 to a line, like the demo prints them.
-fn hex(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join("")
 }

@@ -25,8 +25,10 @@
 //!    bytes, more than the largest datagram UDP can carry, so nothing is ever
 //!    cut and there is no truncation left to detect. (The alternative,
 //!    detecting the cut with `MSG_TRUNC`, would still lose the bytes.)
-//! 2. **The reply must fit one datagram too.** `ACK: ` + a maximal datagram is
-//!    5 bytes too long to send; Python's `sendto` raises and the server dies.
+//! 2. **The reply must fit one datagram too.** The article's reply is at most
+//!    `ACK: ` + 1024 bytes, but a server that receives whole datagrams must
+//!    also answer a maximal one, and `ACK: ` + 65,507 bytes is 5 bytes too
+//!    long to send: `sendto` fails (in Python it raises, ending the loop).
 //!    Ours cuts the reply to [`max_payload`] and logs a line.
 //! 3. **One bad peer must not stop the server.** An error from `recvfrom` or
 //!    `sendto` (an ICMP "port unreachable", which Windows reports even on an
@@ -397,7 +399,14 @@ pub fn parse_seconds(text: &str) -> Result<Duration, String> {
     let secs: f64 = text
         .parse()
         .map_err(|_| format!("'{text}' is not a number of seconds"))?;
-    Duration::try_from_secs_f64(secs).map_err(|_| format!("{text} s is not a usable duration"))
+    // Zero would mean "no timeout at all" to some APIs and is an error to
+    // others (set_read_timeout); neither is what a user typing 0 wants.
+    match Duration::try_from_secs_f64(secs) {
+        Ok(duration) if !duration.is_zero() => Ok(duration),
+        _ => Err(format!(
+            "{text} s is not a usable timeout: give more than 0 seconds"
+        )),
+    }
 }
 
 /// Shows a duration the way it was typed: `2 s`, `0.3 s`.
@@ -408,7 +417,29 @@ pub fn seconds(d: Duration) -> String {
 /// Shows bytes the way Python prints them (`b'ACK: Hello, UDP Server!'`), so
 /// the two terminals can be compared line by line.
 pub fn python_bytes(data: &[u8]) -> String {
-    format!("b'{}'", data.escape_ascii())
+    // Python's rule: single quotes, unless the bytes hold a `'` and no `"`.
+    let quote = if data.contains(&b'\'') && !data.contains(&b'"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut shown = format!("b{quote}");
+    for &byte in data {
+        match byte {
+            b'\\' => shown.push_str("\\\\"),
+            b'\t' => shown.push_str("\\t"),
+            b'\n' => shown.push_str("\\n"),
+            b'\r' => shown.push_str("\\r"),
+            _ if char::from(byte) == quote => {
+                shown.push('\\');
+                shown.push(quote);
+            }
+            b' '..=b'~' => shown.push(char::from(byte)),
+            _ => shown.push_str(&format!("\\x{byte:02x}")),
+        }
+    }
+    shown.push(quote);
+    shown
 }
 
 /// [`python_bytes`] for a log line: data longer than [`LOG_PREVIEW_BYTES`]
@@ -477,6 +508,7 @@ mod tests {
         assert_eq!(parse_seconds("0.5"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_seconds("2"), Ok(Duration::from_secs(2)));
         assert!(parse_seconds("-1").is_err());
+        assert!(parse_seconds("0").is_err());
         assert!(parse_seconds("soon").is_err());
         assert_eq!(seconds(DEFAULT_TIMEOUT), "2 s");
         assert_eq!(seconds(Duration::from_millis(300)), "0.3 s");
@@ -489,6 +521,9 @@ mod tests {
             "b'ACK: Hello, UDP Server!'"
         );
         assert_eq!(python_bytes(b"a\r\n\x00\xff"), r"b'a\r\n\x00\xff'");
+        assert_eq!(python_bytes(b"it's"), r#"b"it's""#);
+        assert_eq!(python_bytes(br#"it's "quoted""#), r#"b'it\'s "quoted"'"#);
+        assert_eq!(python_bytes(b"\\ \t"), r"b'\\ \t'");
         assert_eq!(python_bytes(b""), "b''");
     }
 

@@ -102,12 +102,12 @@ fn main() -> ExitCode {
 /// The article's exchange: `create_employee()` then `parse_employee(data)`.
 fn demo() -> Result<(), String> {
     let data = proto::create_employee();
-    println!("create_employee() -> {} bytes:", data.len());
-    print!("{}", hex_dump(&data));
-    println!();
-    println!("parse_employee(data):");
+    say(&format!("create_employee() -> {} bytes:", data.len()));
+    say(proto::hex_dump(&data).trim_end());
+    say("");
+    say("parse_employee(data):");
     let employee = proto::parse_employee(&data).map_err(|e| e.to_string())?;
-    println!("{employee}");
+    say(&employee.to_string());
     Ok(())
 }
 
@@ -174,9 +174,9 @@ fn decode_stream(args: &DecodeArgs, name: &str, mut input: impl Read) -> Result<
         proto::read_frame(&mut input, proto::MAX_FRAME_LEN).map_err(|e| format!("{name}: {e}"))?
     {
         if index > 0 {
-            println!();
+            say("");
         }
-        println!("# message {index}, {} bytes", frame.len());
+        say(&format!("# message {index}, {} bytes", frame.len()));
         print_message(args, &frame).map_err(|e| format!("{name}: message {index}: {e}"))?;
         index += 1;
     }
@@ -185,11 +185,11 @@ fn decode_stream(args: &DecodeArgs, name: &str, mut input: impl Read) -> Result<
 
 fn print_message(args: &DecodeArgs, data: &[u8]) -> Result<(), proto::DecodeError> {
     if args.raw {
-        print!("{}", proto::decode_raw_with_wire_types(data)?);
+        say(proto::decode_raw_with_wire_types(data)?.trim_end());
     } else if args.v2 {
-        println!("{}", proto::parse_employee_v2(data)?);
+        say(&proto::parse_employee_v2(data)?.to_string());
     } else {
-        println!("{}", proto::parse_employee(data)?);
+        say(&proto::parse_employee(data)?.to_string());
     }
     Ok(())
 }
@@ -224,26 +224,8 @@ fn parse_key_value(arg: &str) -> Result<(String, String), String> {
     }
 }
 
-/// Offset, 16 bytes in hex, and the printable ones as text, like `xxd`.
-fn hex_dump(data: &[u8]) -> String {
-    let mut out = String::new();
-    for (row, chunk) in data.chunks(16).enumerate() {
-        let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
-        let text: String = chunk
-            .iter()
-            .map(|&b| {
-                if b.is_ascii_graphic() || b == b' ' {
-                    char::from(b)
-                } else {
-                    '.'
-                }
-            })
-            .collect();
-        out.push_str(&format!(
-            "{:04x}  {:<47}  {text}\n",
-            row * 16,
-            hex.join(" ")
-        ));
-    }
-    out
+/// Prints text and a newline. A closed stdout (`employee decode --raw |
+/// head`) ends the output, not the program: `println!` would panic there.
+fn say(text: &str) {
+    let _ = writeln!(io::stdout(), "{text}");
 }

@@ -2,7 +2,8 @@
 //! With `--count N` it becomes a load generator (a new connection per
 //! request, like the article) and prints throughput and latency instead.
 
-use std::io;
+use std::io::{self, Write};
+use std::num::NonZeroUsize;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -28,8 +29,8 @@ struct Args {
     #[arg(long)]
     count: Option<usize>,
     /// With --count: how many requests are in flight at once.
-    #[arg(long, default_value_t = 1, requires = "count")]
-    concurrency: usize,
+    #[arg(long, default_value = "1", requires = "count")]
+    concurrency: NonZeroUsize,
 }
 
 fn main() -> ExitCode {
@@ -43,7 +44,7 @@ fn main() -> ExitCode {
 fn exchange_once(args: &Args) -> ExitCode {
     match exchange(args) {
         Ok(reply) => {
-            println!("Received: {}", tcp::python_bytes(&reply));
+            say(&format!("Received: {}", tcp::python_bytes(&reply)));
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -60,11 +61,11 @@ fn exchange(args: &Args) -> io::Result<Vec<u8>> {
 
 fn load(args: &Args, count: usize) -> ExitCode {
     let expected = tcp::expected_echo(args.message.as_bytes());
-    println!(
+    say(&format!(
         "Sending {count} requests to {}:{}, {} at a time...",
         args.host, args.port, args.concurrency
-    );
-    let report = measure::run(measure::Load::new(count, args.concurrency), || {
+    ));
+    let report = measure::run(measure::Load::new(count, args.concurrency.get()), || {
         let reply = exchange(args)?;
         if reply == expected {
             Ok(())
@@ -75,7 +76,7 @@ fn load(args: &Args, count: usize) -> ExitCode {
             ))
         }
     });
-    println!("{report}");
+    say(&report.to_string());
     if report.errors + report.timed_out == 0 {
         ExitCode::SUCCESS
     } else {
@@ -85,14 +86,31 @@ fn load(args: &Args, count: usize) -> ExitCode {
 
 /// One line that says what went wrong and what to try.
 fn explain(args: &Args, e: &io::Error) -> String {
-    let target = format!("{}:{}", args.host, args.port);
+    // An IPv6 address needs brackets before the port: [::1]:8080.
+    let target = if args.host.contains(':') {
+        format!("[{}]:{}", args.host, args.port)
+    } else {
+        format!("{}:{}", args.host, args.port)
+    };
     match e.kind() {
         io::ErrorKind::ConnectionRefused => format!(
             "cannot connect to {target}: connection refused — is tcp-server running? (just tcp-server)"
         ),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-            format!("no complete reply from {target} within {:?}", args.timeout)
-        }
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => format!(
+            "no complete reply from {target} within {} s",
+            args.timeout.as_secs_f64()
+        ),
+        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => format!(
+            "{target} reset the connection: the server closed before reading all {} bytes \
+             we sent (does it read only once, like the article's recv(1024)?) ({e})",
+            args.message.len()
+        ),
         _ => format!("{target}: {e}"),
     }
+}
+
+/// Prints one line of output. A closed stdout (`... | head -1`) ends the
+/// output, not the program: `println!` would panic there.
+fn say(line: &str) {
+    let _ = writeln!(io::stdout(), "{line}");
 }

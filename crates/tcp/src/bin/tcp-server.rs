@@ -50,19 +50,17 @@ fn main() -> ExitCode {
     };
     // With --port 0 the kernel chose; say which port it was.
     let port = listener.local_addr().map_or(args.port, |a| a.port());
-    println!("Server listening on port {port}...");
+    say(&format!("Server listening on port {port}..."));
 
     let config = tcp::ServerConfig {
         idle_timeout: args.idle_timeout,
         threaded: args.threads,
         max_connections: None,
     };
-    // A closed stdout (`tcp-server | head -1`) must not stop the server:
-    // the log is for the learner, the echo is for the clients.
-    let log = |line: &str| {
-        let _ = writeln!(io::stdout(), "{line}");
-    };
-    match tcp::serve(&listener, &config, &log) {
+    // The log is for the learner, the echo is for the clients: a closed
+    // stdout (`tcp-server | head -1`) must not stop the server, and `say`
+    // ignores it.
+    match tcp::serve(&listener, &config, &|line| say(line)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&format!("stopped accepting connections: {e}")),
     }
@@ -71,4 +69,10 @@ fn main() -> ExitCode {
 fn fail(message: &str) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::FAILURE
+}
+
+/// Prints one line of output. A closed stdout (`... | head -1`) ends the
+/// output, not the program: `println!` would panic there.
+fn say(line: &str) {
+    let _ = writeln!(io::stdout(), "{line}");
 }

@@ -4,8 +4,9 @@
 //! and loss instead. With `--broadcast` it asks every server on the machine.
 
 use std::cell::RefCell;
-use std::io;
+use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddrV4};
+use std::num::NonZeroUsize;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -34,8 +35,8 @@ struct Args {
     #[arg(long, conflicts_with = "broadcast")]
     count: Option<usize>,
     /// With --count: how many requests are in flight at once.
-    #[arg(long, default_value_t = 1, requires = "count")]
-    concurrency: usize,
+    #[arg(long, default_value = "1", requires = "count")]
+    concurrency: NonZeroUsize,
     /// Send one datagram to the loopback broadcast address and print every
     /// reply that arrives within --timeout (servers need --host 0.0.0.0).
     #[arg(long)]
@@ -57,7 +58,7 @@ fn main() -> ExitCode {
 fn exchange_once(args: &Args, host: &str) -> ExitCode {
     match udp::exchange(host, args.port, args.message.as_bytes(), args.timeout) {
         Ok((_, reply)) => {
-            println!("Server response: {}", udp::preview(&reply));
+            say(&format!("Server response: {}", udp::preview(&reply)));
             ExitCode::SUCCESS
         }
         Err(e) => fail(&explain(args, host, &e)),
@@ -72,10 +73,10 @@ fn load(args: &Args, host: &str, count: usize) -> ExitCode {
         Err(e) => return fail(&explain(args, host, &e)),
     };
     let expected = udp::expected_ack(args.message.as_bytes());
-    println!(
+    say(&format!(
         "Sending {count} requests to {server}, {} at a time...",
         args.concurrency
-    );
+    ));
 
     // measure::run hands every worker thread the same closure. Each worker
     // keeps its own socket in a thread-local, so no two workers share a
@@ -84,7 +85,7 @@ fn load(args: &Args, host: &str, count: usize) -> ExitCode {
     thread_local! {
         static CLIENT: RefCell<Option<udp::Client>> = const { RefCell::new(None) };
     }
-    let report = measure::run(measure::Load::new(count, args.concurrency), || {
+    let report = measure::run(measure::Load::new(count, args.concurrency.get()), || {
         CLIENT.with_borrow_mut(|client| {
             let client = match client {
                 Some(client) => client,
@@ -101,7 +102,7 @@ fn load(args: &Args, host: &str, count: usize) -> ExitCode {
             }
         })
     });
-    println!("{report}");
+    say(&report.to_string());
     if report.errors + report.timed_out == 0 {
         ExitCode::SUCCESS
     } else {
@@ -131,7 +132,7 @@ fn broadcast(args: &Args) -> ExitCode {
         },
     };
     let destination = SocketAddrV4::new(ip, args.port);
-    println!("Broadcasting to {destination}...");
+    say(&format!("Broadcasting to {destination}..."));
     match udp::broadcast(destination, args.message.as_bytes(), args.timeout) {
         Ok(replies) if replies.is_empty() => fail(&format!(
             "no reply to the broadcast on {destination} within {} — is a udp-server \
@@ -140,9 +141,12 @@ fn broadcast(args: &Args) -> ExitCode {
         )),
         Ok(replies) => {
             for (from, reply) in &replies {
-                println!("Server response from {from}: {}", udp::preview(reply));
+                say(&format!(
+                    "Server response from {from}: {}",
+                    udp::preview(reply)
+                ));
             }
-            println!("{} replies", replies.len());
+            say(&format!("{} replies", replies.len()));
             ExitCode::SUCCESS
         }
         Err(e) => fail(&format!("broadcast to {destination}: {e}")),
@@ -172,4 +176,10 @@ fn explain(args: &Args, host: &str, e: &io::Error) -> String {
 fn fail(message: &str) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::FAILURE
+}
+
+/// Prints one line of output. A closed stdout (`... | head -1`) ends the
+/// output, not the program: `println!` would panic there.
+fn say(line: &str) {
+    let _ = writeln!(io::stdout(), "{line}");
 }

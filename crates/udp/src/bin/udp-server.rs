@@ -49,12 +49,11 @@ fn main() -> ExitCode {
     };
     // With --port 0 the kernel chose; say which port it was.
     let port = socket.local_addr().map_or(args.port, |a| a.port());
-    println!("UDP server ready on port {port}...");
+    say(&format!("UDP server ready on port {port}..."));
 
-    let print = |line: &str| {
-        // A closed stdout (the reader went away) must not stop the server.
-        let _ = writeln!(io::stdout(), "{line}");
-    };
+    // A closed stdout (the reader went away) must not stop the server: `say`
+    // ignores it.
+    let print = |line: &str| say(line);
     let quiet = |_: &str| {};
     let log: udp::Log<'_> = if args.quiet { &quiet } else { &print };
     match udp::serve(&socket, None, log) {
@@ -66,4 +65,10 @@ fn main() -> ExitCode {
 fn fail(message: &str) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::FAILURE
+}
+
+/// Prints one line of output. A closed stdout (`... | head -1`) ends the
+/// output, not the program: `println!` would panic there.
+fn say(line: &str) {
+    let _ = writeln!(io::stdout(), "{line}");
 }
