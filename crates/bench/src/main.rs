@@ -116,8 +116,12 @@ fn start_udp_server() -> io::Result<SocketAddr> {
 /// echo to the end, check it.
 fn tcp_request(addr: SocketAddr) -> io::Result<()> {
     let message = tcp::DEFAULT_MESSAGE.as_bytes();
-    let mut stream = TcpStream::connect_timeout(&addr, REQUEST_TIMEOUT)?;
-    let reply = tcp::request(&mut stream, message, REQUEST_TIMEOUT)?;
+    let reply = tcp::exchange(
+        &addr.ip().to_string(),
+        addr.port(),
+        message,
+        REQUEST_TIMEOUT,
+    )?;
     expect(reply == tcp::expected_echo(message), "wrong echo")
 }
 

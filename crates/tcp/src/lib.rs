@@ -13,7 +13,7 @@
 //! | `listen(5)`                               | `listen(backlog)`, [`DEFAULT_BACKLOG`] |
 //! | `while True: accept()`                    | [`serve`]                           |
 //! | `recv(1024)` + `send(b"Echo: " + data)`   | [`handle_client`]                   |
-//! | client `connect`, `send`, `recv(1024)`    | [`connect`], [`request`]            |
+//! | client `connect`, `send`, `recv(1024)`    | [`exchange`] = [`connect`] + [`request`] |
 //!
 //! Three ideas the article's code leaves implicit, and this chapter makes
 //! explicit because the later chapters (pool, timeout, proxy) build on them:
@@ -336,6 +336,16 @@ pub fn request(stream: &mut TcpStream, message: &[u8], timeout: Duration) -> io:
     Ok(reply)
 }
 // ANCHOR_END: request
+
+// ANCHOR: exchange
+/// The article's whole client: connect to `host:port`, send `message`, and
+/// return the server's complete reply. `tcp-client`, the tour and the bench
+/// all make their requests through here.
+pub fn exchange(host: &str, port: u16, message: &[u8], timeout: Duration) -> io::Result<Vec<u8>> {
+    let mut stream = connect(host, port, timeout)?;
+    request(&mut stream, message, timeout)
+}
+// ANCHOR_END: exchange
 
 /// The reply the server should send for `message`.
 pub fn expected_echo(message: &[u8]) -> Vec<u8> {

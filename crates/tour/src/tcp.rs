@@ -86,9 +86,8 @@ fn clients(story: &Story, addr: SocketAddr) -> Result<String, String> {
 }
 
 fn exchange(addr: SocketAddr, message: &[u8]) -> Result<Vec<u8>, String> {
-    let mut stream = tcp::connect(&addr.ip().to_string(), addr.port(), TIMEOUT)
-        .map_err(|e| format!("connect: {e}"))?;
-    tcp::request(&mut stream, message, TIMEOUT).map_err(|e| format!("request: {e}"))
+    tcp::exchange(&addr.ip().to_string(), addr.port(), message, TIMEOUT)
+        .map_err(|e| format!("exchange with {addr}: {e}"))
 }
 
 /// Sends `Hello, ` and `Server!` 100 ms apart: two segments, two reads.

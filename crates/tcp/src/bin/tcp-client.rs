@@ -55,8 +55,7 @@ fn exchange_once(args: &Args) -> ExitCode {
 }
 
 fn exchange(args: &Args) -> io::Result<Vec<u8>> {
-    let mut stream = tcp::connect(&args.host, args.port, args.timeout)?;
-    tcp::request(&mut stream, args.message.as_bytes(), args.timeout)
+    tcp::exchange(&args.host, args.port, args.message.as_bytes(), args.timeout)
 }
 
 fn load(args: &Args, count: usize) -> ExitCode {
@@ -113,4 +112,17 @@ fn explain(args: &Args, e: &io::Error) -> String {
 /// output, not the program: `println!` would panic there.
 fn say(line: &str) {
     let _ = writeln!(io::stdout(), "{line}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_defaults_are_the_library_defaults() {
+        // clap wants the default as text; this keeps it equal to the constant.
+        let args = Args::parse_from(["tcp-client"]);
+        assert_eq!(args.timeout, tcp::DEFAULT_CLIENT_TIMEOUT);
+        assert_eq!(args.message, tcp::DEFAULT_MESSAGE);
+    }
 }

@@ -76,3 +76,17 @@ fn fail(message: &str) -> ExitCode {
 fn say(line: &str) {
     let _ = writeln!(io::stdout(), "{line}");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_defaults_are_the_library_defaults() {
+        // clap wants the default as text; this keeps it equal to the constant.
+        let args = Args::parse_from(["tcp-server"]);
+        assert_eq!(args.idle_timeout, tcp::DEFAULT_IDLE_TIMEOUT);
+        assert_eq!(args.port, tcp::DEFAULT_PORT);
+        assert_eq!(args.backlog, tcp::DEFAULT_BACKLOG);
+    }
+}

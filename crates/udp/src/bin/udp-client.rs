@@ -183,3 +183,16 @@ fn fail(message: &str) -> ExitCode {
 fn say(line: &str) {
     let _ = writeln!(io::stdout(), "{line}");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_defaults_are_the_library_defaults() {
+        // clap wants the default as text; this keeps it equal to the constant.
+        let args = Args::parse_from(["udp-client"]);
+        assert_eq!(args.timeout, udp::DEFAULT_TIMEOUT);
+        assert_eq!(args.message, udp::DEFAULT_MESSAGE);
+    }
+}
