@@ -23,13 +23,14 @@ use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
 use clap::Parser;
 use measure::{Load, Report};
+use tcp::Stop;
 
 /// Per request: generous, only there so a stuck server cannot stall the run.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -64,13 +65,12 @@ struct Row {
 fn main() -> ExitCode {
     let args = Args::parse();
     if args.runs == 0 || args.count == 0 {
-        eprintln!("error: --runs and --count must be at least 1");
-        return ExitCode::FAILURE;
+        return cli::fail("--runs and --count must be at least 1");
     }
-    eprintln!(
+    cli::status(&format!(
         "measuring ({} runs per figure; about a minute)...",
         args.runs
-    );
+    ));
     let mut rows = Vec::new();
     let sections: [(&str, Section); 5] = [
         ("tcp concurrency", tcp_concurrency),
@@ -83,8 +83,7 @@ fn main() -> ExitCode {
         match section(&args) {
             Ok(mut section_rows) => rows.append(&mut section_rows),
             Err(e) => {
-                eprintln!("error: {name}: {e}");
-                return ExitCode::FAILURE;
+                return cli::fail(&format!("{name}: {e}"));
             }
         }
     }
@@ -96,20 +95,60 @@ fn loopback() -> SocketAddr {
     SocketAddr::from((Ipv4Addr::LOCALHOST, 0))
 }
 
-/// Starts a tcp-server on a free port, for the rest of the run.
-fn start_tcp_server(config: tcp::ServerConfig) -> io::Result<SocketAddr> {
-    let listener = tcp::bind_server(loopback(), tcp::DEFAULT_BACKLOG)?;
-    let addr = listener.local_addr()?;
-    thread::spawn(move || tcp::serve(&listener, &config, &|_| {}));
-    Ok(addr)
+/// A server started for part of the run; dropping it stops it through its
+/// stop handle and joins its thread.
+struct Running {
+    addr: SocketAddr,
+    stop: Arc<Stop>,
+    thread: Option<thread::JoinHandle<()>>,
 }
 
-/// Starts a udp-server on a free port, for the rest of the run.
-fn start_udp_server() -> io::Result<SocketAddr> {
+impl Running {
+    /// Runs `serve` on its own thread with a fresh stop handle.
+    fn start(addr: SocketAddr, serve: impl FnOnce(&Stop) + Send + 'static) -> Self {
+        let stop = Arc::new(Stop::new());
+        let thread = thread::spawn({
+            let stop = Arc::clone(&stop);
+            move || serve(&stop)
+        });
+        Self {
+            addr,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop.stop();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Starts a tcp-server on a free port with `workers` threads (1: the
+/// article's serial loop). Its log lines are dropped: the rows measure the
+/// sockets, not the terminal.
+fn start_tcp_server(backlog: i32, idle_timeout: Duration, workers: usize) -> io::Result<Running> {
+    let listener = tcp::bind_server(loopback(), backlog, idle_timeout)?;
+    let addr = listener.local_addr()?;
+    Ok(Running::start(addr, move |stop| {
+        let _ = match workers {
+            1 => tcp::serve(&listener, stop, |_| {}),
+            n => tcp::serve_prethreaded(&listener, stop, n, |_| {}),
+        };
+    }))
+}
+
+/// Starts a udp-server on a free port.
+fn start_udp_server() -> io::Result<Running> {
     let socket = udp::bind_server(loopback(), false)?;
     let addr = socket.local_addr()?;
-    thread::spawn(move || udp::serve(&socket, None, &|_| {}));
-    Ok(addr)
+    Ok(Running::start(addr, move |stop| {
+        let _ = udp::serve(&socket, stop, |_| {});
+    }))
 }
 
 /// What `tcp-client` does per request: connect, send, half-close, read the
@@ -171,7 +210,8 @@ fn median(mut values: Vec<f64>) -> f64 {
 /// does most of the work of a connection; 8 clients show how much of it
 /// overlaps on this machine's cores.
 fn tcp_concurrency(args: &Args) -> io::Result<Vec<Row>> {
-    let addr = start_tcp_server(tcp::ServerConfig::default())?;
+    let server = start_tcp_server(tcp::DEFAULT_BACKLOG, tcp::DEFAULT_IDLE_TIMEOUT, 1)?;
+    let addr = server.addr;
     let rate = |concurrency| {
         checked(Load::new(args.count, concurrency), || tcp_request(addr))
             .map(|report| report.requests_per_sec())
@@ -192,9 +232,8 @@ fn tcp_concurrency(args: &Args) -> io::Result<Vec<Row>> {
 /// absorbs the burst.
 fn backlog_against_article(args: &Args) -> io::Result<Vec<Row>> {
     let burst = |backlog| -> io::Result<Burst> {
-        let listener = tcp::bind_server(loopback(), backlog)?;
-        let addr = listener.local_addr()?;
-        thread::spawn(move || tcp::serve(&listener, &tcp::ServerConfig::default(), &|_| {}));
+        let server = start_tcp_server(backlog, tcp::DEFAULT_IDLE_TIMEOUT, 1)?;
+        let addr = server.addr;
         let overflows_before = listen_overflows();
         // Not `checked`: with the article's backlog some clients fail (a
         // reset when the handshake's last ACK was dropped). That is part of
@@ -290,13 +329,12 @@ fn listen_overflows() -> u64 {
 /// open, a round trip costs about the same; against the article's TCP
 /// client, which connects for every message, UDP saves the handshake.
 fn udp_against_tcp(args: &Args) -> io::Result<Vec<Row>> {
-    let udp_addr = start_udp_server()?;
-    let tcp_addr = start_tcp_server(tcp::ServerConfig {
-        // The kept-open connection must outlive the pauses between runs.
-        idle_timeout: Duration::from_secs(60),
-        threaded: true,
-        max_connections: None,
-    })?;
+    let udp_server = start_udp_server()?;
+    let udp_addr = udp_server.addr;
+    // The kept-open connection must outlive the pauses between runs, and
+    // holds one worker while the connect-per-request runs use another.
+    let tcp_server = start_tcp_server(tcp::DEFAULT_BACKLOG, Duration::from_secs(60), 2)?;
+    let tcp_addr = tcp_server.addr;
     let message = udp::DEFAULT_MESSAGE.as_bytes();
     let expected = udp::expected_ack(message);
     let udp_client = Mutex::new(udp::Client::new(udp_addr, REQUEST_TIMEOUT)?);
@@ -393,10 +431,9 @@ impl KeptOpen {
 fn serial_against_threaded(args: &Args) -> io::Result<Vec<Row>> {
     const WINDOW: Duration = Duration::from_secs(1);
     let rate_with_idle_client = |threaded| -> io::Result<f64> {
-        let addr = start_tcp_server(tcp::ServerConfig {
-            threaded,
-            ..tcp::ServerConfig::default()
-        })?;
+        let workers = if threaded { tcp::DEFAULT_WORKERS } else { 1 };
+        let server = start_tcp_server(tcp::DEFAULT_BACKLOG, tcp::DEFAULT_IDLE_TIMEOUT, workers)?;
+        let addr = server.addr;
         let stop = AtomicBool::new(false);
         thread::scope(|scope| {
             scope.spawn(|| idle_client(addr, &stop));
@@ -419,7 +456,7 @@ fn serial_against_threaded(args: &Args) -> io::Result<Vec<Row>> {
     )?;
     Ok(vec![Row {
         chapter: "tcp",
-        measured: "7 busy clients + 1 idle one, thread-per-connection server (--threads)".into(),
+        measured: "7 busy clients + 1 idle one, prethreaded server (--threads)".into(),
         figure: per_sec(threaded),
         reference: format!("serial server (the article's loop): {}", per_sec(serial)),
         ratio: format!("{:.0}x", threaded / serial.max(f64::MIN_POSITIVE)),
@@ -483,10 +520,10 @@ fn protobuf_against_json(args: &Args) -> io::Result<Vec<Row>> {
             reference: format!("JSON (serde_json): {json_ns:.0} ns"),
             ratio: format!("{:.2}x faster", json_ns / protobuf_ns),
         }),
-        (Err(e), _) | (_, Err(e)) => eprintln!(
-            "note: no criterion results for proto ({e}); run `cargo bench -p proto` first, \
+        (Err(e), _) | (_, Err(e)) => cli::warn(&format!(
+            "no criterion results for proto ({e}); run `cargo bench -p proto` first, \
              or `just bench`, which does"
-        ),
+        )),
     }
     Ok(rows)
 }
@@ -519,16 +556,16 @@ fn per_sec(rate: f64) -> String {
 }
 
 fn print_table(rows: &[Row]) {
-    say("| chapter | measured | figure | reference (same run) | ratio |");
-    say("|---|---|---|---|---|");
+    cli::say("| chapter | measured | figure | reference (same run) | ratio |");
+    cli::say("|---|---|---|---|---|");
     for row in rows {
-        say(&format!(
+        cli::say(&format!(
             "| {} | {} | {} | {} | {} |",
             row.chapter, row.measured, row.figure, row.reference, row.ratio
         ));
     }
-    say("");
-    say(&machine());
+    cli::say("");
+    cli::say(&machine());
 }
 
 /// One line saying what the figures were measured on.
@@ -550,10 +587,4 @@ fn machine() -> String {
     format!(
         "Machine: {cores} cores, {cpu}, load average {load}; loopback only; medians of runs that alternate figure and reference."
     )
-}
-
-/// Prints one line of output. A closed stdout (`... | head -1`) ends the
-/// output, not the program: `println!` would panic there.
-fn say(line: &str) {
-    let _ = writeln!(io::stdout(), "{line}");
 }

@@ -41,6 +41,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
+use cli::python_list;
 use quick_protobuf::{MessageWrite, Writer};
 
 pub mod framing;
@@ -243,54 +244,6 @@ impl fmt::Display for employee_v2::Employee<'_> {
     }
 }
 
-/// What Python's `print(list_of_str)` shows: `['Project Alpha', 'Project Beta']`.
-pub fn python_list(items: &[Cow<'_, str>]) -> String {
-    let items: Vec<String> = items.iter().map(|s| python_repr(s)).collect();
-    format!("[{}]", items.join(", "))
-}
-
-/// Python's `repr()` of a `str`, so the list prints the same in both.
-///
-/// Python picks single quotes unless the text contains `'` and no `"`, and
-/// escapes backslashes, the chosen quote and unprintable characters. We
-/// treat control characters and whitespace other than the space as
-/// unprintable; Python also escapes a few rarer classes (such as format
-/// characters like U+200B), which we print as they are.
-pub fn python_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            ' ' => out.push(' '),
-            c if c.is_control() || c.is_whitespace() => {
-                let code = u32::from(c);
-                let escaped = match code {
-                    0..=0xff => format!("\\x{code:02x}"),
-                    0x100..=0xffff => format!("\\u{code:04x}"),
-                    _ => format!("\\U{code:08x}"),
-                };
-                out.push_str(&escaped);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
-}
-
 /// Offset, 16 bytes in hex, and the printable ones as text, like `xxd`:
 /// how the demo and the tour show the bytes on the wire.
 pub fn hex_dump(data: &[u8]) -> String {
@@ -328,28 +281,6 @@ mod tests {
             employee.to_string(),
             "Name: Sarah Chen\nDepartment: Engineering\nProjects: ['Project Alpha', 'Project Beta']"
         );
-    }
-
-    #[test]
-    fn repr_matches_python_for_quotes_escapes_and_unicode() {
-        // Right-hand sides are what Python 3.11 printed for
-        // print(["it's", 'a"b', 'tab\there', 'é', '\x7f', 'x\\y', '\xa0']).
-        let items = ["it's", "a\"b", "tab\there", "é", "\x7f", "x\\y", "\u{a0}"];
-        let items: Vec<Cow<'_, str>> = items.into_iter().map(Cow::Borrowed).collect();
-        assert_eq!(
-            python_list(&items),
-            r#"["it's", 'a"b', 'tab\there', 'é', '\x7f', 'x\\y', '\xa0']"#
-        );
-    }
-
-    #[test]
-    fn both_quotes_fall_back_to_single_quotes_with_escapes() {
-        assert_eq!(python_repr("it's \"x\""), r#"'it\'s "x"'"#);
-    }
-
-    #[test]
-    fn empty_list_prints_as_brackets() {
-        assert_eq!(python_list(&[]), "[]");
     }
 
     #[test]

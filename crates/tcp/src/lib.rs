@@ -11,7 +11,9 @@
 //! | `socket(AF_INET, SOCK_STREAM)` + `bind`   | [`bind_server`] (socket2)           |
 //! | `setsockopt(SO_REUSEADDR, 1)`             | `set_reuse_address(true)`           |
 //! | `listen(5)`                               | `listen(backlog)`, [`DEFAULT_BACKLOG`] |
-//! | `while True: accept()`                    | [`serve`]                           |
+//! | `while True: accept()`                    | [`serve`], stopped by a [`Stop`]    |
+//! | (a thread per client, capped)             | [`serve_prethreaded`]               |
+//! | `print(f"Connection from {address}")`     | [`Event::Connection`]               |
 //! | `recv(1024)` + `send(b"Echo: " + data)`   | [`handle_client`]                   |
 //! | client `connect`, `send`, `recv(1024)`    | [`exchange`] = [`connect`] + [`request`] |
 //!
@@ -30,12 +32,24 @@
 //!    timeout ([`DEFAULT_IDLE_TIMEOUT`]); a client that connects and says
 //!    nothing is dropped and the next one is served.
 //!
+//! Every server in netlab has the shape of [`serve`]: it takes a listener
+//! that is already bound (tests bind port 0), a [`Stop`] handle, and a
+//! closure that receives [`Event`]s, whose `Display` is the line the Python
+//! prints. The library reports; the binary prints.
+//!
 //! Run it: `just tcp-server` in one terminal, `just tcp-client` in another.
 #![forbid(unsafe_code)]
 
-use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::thread;
+mod client;
+mod server;
+mod stop;
+
+pub use client::{connect, exchange, expected_echo, request};
+pub use server::{Ending, Event, Summary, handle_client, serve, serve_prethreaded};
+pub use stop::{Stop, WakeGuard, reachable, wake_listener};
+
+use std::io;
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
@@ -64,6 +78,11 @@ pub const DEFAULT_BACKLOG: i32 = 1024;
 /// arrives in pieces, short enough that one silent client does not hold up
 /// the clients queued behind it for long.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_millis(500);
+/// How many clients `tcp-server --threads` serves at once, one worker thread
+/// each (see [`serve_prethreaded`]). More clients wait in the listen backlog
+/// until a worker is free, rather than each getting a new thread: a flood of
+/// connections cannot exhaust the machine's threads.
+pub const DEFAULT_WORKERS: usize = 1024;
 /// How long the client waits for connect and for each read or write.
 pub const DEFAULT_CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The client reads until the server closes; a server that never stops
@@ -96,304 +115,88 @@ pub fn choose_bind_address(addrs: &[SocketAddr]) -> Option<SocketAddr> {
         .or_else(|| addrs.first())
         .copied()
 }
+
+/// [`resolve`] then [`choose_bind_address`]: the address a server given
+/// `--host` and `--port` binds. Every server binary in netlab starts here.
+pub fn server_address(host: &str, port: u16) -> io::Result<SocketAddr> {
+    choose_bind_address(&resolve(host, port)?).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{host} has no address to bind"),
+        )
+    })
+}
 // ANCHOR_END: resolve
 
 // ANCHOR: bind_server
 /// Creates the listening socket the way the article does, step by step:
-/// socket, `SO_REUSEADDR`, bind, listen.
+/// socket, `SO_REUSEADDR`, bind, listen — plus the idle timeout of every
+/// connection it will accept.
 ///
 /// `SO_REUSEADDR` lets a restarted server bind its port while connections
 /// from the previous run still sit in `TIME_WAIT`. Without it, restarting
 /// the server right after a client disconnected fails with "address in use"
 /// for up to a minute. (std's `TcpListener::bind` sets it on Unix too;
 /// Python's bare socket does not, which is why the article sets it.)
-pub fn bind_server(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+///
+/// The read and write timeouts are set on the listener because Linux (and
+/// the BSDs) copy them to every connection it accepts: one system call
+/// instead of two per client. The copy is made when the handshake
+/// completes, which can be before `accept`, so they are set before
+/// `listen`. They also make `accept` return when nobody came for
+/// `idle_timeout`, a regular moment for [`serve`] to look at its stop flag.
+pub fn bind_server(
+    addr: SocketAddr,
+    backlog: i32,
+    idle_timeout: Duration,
+) -> io::Result<TcpListener> {
     // The address decides the family: AF_INET for 127.0.0.1, AF_INET6 for
     // ::1, where the article hard-codes AF_INET.
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;
+    socket.set_read_timeout(Some(idle_timeout))?;
+    socket.set_write_timeout(Some(idle_timeout))?;
     socket.bind(&addr.into())?;
     socket.listen(backlog)?;
     Ok(socket.into())
 }
 // ANCHOR_END: bind_server
 
-/// How [`serve`] runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ServerConfig {
-    /// See [`DEFAULT_IDLE_TIMEOUT`].
-    pub idle_timeout: Duration,
-    /// `false`: one client at a time, like the article. `true`: a thread per
-    /// connection, so a slow client holds up nobody else.
-    pub threaded: bool,
-    /// Stop after this many connections (the tour and tests use it);
-    /// `None` serves for ever, like the article.
-    pub max_connections: Option<usize>,
+/// [`server_address`] then [`bind_server`], with an error that names the
+/// address and, when the port is taken, what to do about it.
+pub fn listen(
+    host: &str,
+    port: u16,
+    backlog: i32,
+    idle_timeout: Duration,
+) -> io::Result<TcpListener> {
+    let addr = server_address(host, port)?;
+    bind_server(addr, backlog, idle_timeout).map_err(|e| bind_error(addr, e))
 }
 
-impl Default for ServerConfig {
-    fn default() -> Self {
-        Self {
-            idle_timeout: DEFAULT_IDLE_TIMEOUT,
-            threaded: false,
-            max_connections: None,
-        }
-    }
-}
-
-/// How one connection ended, as [`handle_client`] reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ending {
-    /// The client closed (or half-closed) after sending this many bytes,
-    /// all of them echoed.
-    Finished(u64),
-    /// The client went quiet after sending this many bytes, all echoed;
-    /// the server closed its side.
-    WentQuiet(u64),
-    /// The client connected and closed without sending anything. Like the
-    /// article (`if data:`), the server sends nothing back.
-    ClosedEmpty,
-    /// The client connected and sent nothing within the idle timeout.
-    Idle,
-}
-
-/// Where the server's messages go: the binary prints them, the tour labels
-/// them, tests collect them. Libraries report; binaries print.
-pub type Log<'a> = &'a (dyn Fn(&str) + Sync);
-
-// ANCHOR: serve
-/// Accepts clients on `listener` and echoes to each, until
-/// `config.max_connections` have been served (or for ever).
-///
-/// Serial by default, like the article's `while True: accept()` loop; with
-/// `config.threaded` each client gets its own thread. The scope makes sure
-/// no client thread outlives this call.
-pub fn serve(listener: &TcpListener, config: &ServerConfig, log: Log<'_>) -> io::Result<()> {
-    thread::scope(|scope| {
-        let mut served = 0;
-        while config.max_connections.is_none_or(|max| served < max) {
-            let (stream, addr) = match listener.accept() {
-                Ok(accepted) => accepted,
-                Err(e) if is_transient_accept_error(&e) => {
-                    // One client's failed handshake or a full file table is
-                    // no reason to stop serving everyone else.
-                    log(&format!("accept failed: {e}; still listening"));
-                    thread::sleep(Duration::from_millis(10));
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            served += 1;
-            log(&format!("Connection from {addr}"));
-            if config.threaded {
-                let spawned = thread::Builder::new()
-                    .name(format!("client {addr}"))
-                    .spawn_scoped(scope, move || {
-                        report(addr, handle_client(stream, config.idle_timeout), log)
-                    });
-                if let Err(e) = spawned {
-                    log(&format!("cannot start a thread for {addr}: {e}; dropped"));
-                }
-            } else {
-                report(addr, handle_client(stream, config.idle_timeout), log);
-            }
-        }
-        Ok(())
-    })
-}
-// ANCHOR_END: serve
-
-/// Errors from `accept` that concern one connection or a passing shortage,
-/// not the listening socket itself.
-fn is_transient_accept_error(e: &io::Error) -> bool {
-    use io::ErrorKind::*;
-    matches!(e.kind(), ConnectionAborted | ConnectionReset | Interrupted | WouldBlock)
-        // EMFILE / ENFILE / ENOMEM / ENOBUFS: out of descriptors or memory
-        // for a moment; they free up as other connections close.
-        || matches!(e.raw_os_error(), Some(23 | 24 | 12 | 105))
-}
-
-/// Logs the unusual endings; a normal echo needs no line beyond the
-/// article's `Connection from`.
-fn report(addr: SocketAddr, ending: io::Result<Ending>, log: Log<'_>) {
-    match ending {
-        Ok(Ending::Finished(_) | Ending::ClosedEmpty) => {}
-        Ok(Ending::WentQuiet(bytes)) => {
-            log(&format!("{addr} went quiet after {bytes} bytes; closed"))
-        }
-        Ok(Ending::Idle) => log(&format!("{addr} sent nothing; closed")),
-        Err(e) if e.kind() == io::ErrorKind::ConnectionReset => log(&format!(
-            "{addr} reset the connection: it closed before reading the whole echo"
-        )),
-        Err(e) => log(&format!("{addr}: {e}")),
-    }
-}
-
-// ANCHOR: handle_client
-/// Echoes one client: `Echo: ` once, then every byte it sends, as it
-/// arrives, until it closes its side or goes quiet for `idle_timeout`.
-///
-/// The article does one `recv(1024)` and one `send`. That answers a message
-/// split across two segments with only its first part, and closes on a long
-/// message with unread bytes, which makes the kernel reset the connection.
-/// Reading until end-of-stream fixes both. The article's client, which reads
-/// once and then closes, still gets a short message's whole reply in its one
-/// read; a long one it cuts at 1024 bytes, and its close resets the rest.
-pub fn handle_client(mut stream: TcpStream, idle_timeout: Duration) -> io::Result<Ending> {
-    // A read timeout turns "the client is silent" into an error we can act
-    // on; the write timeout does the same for a client that stops reading.
-    stream.set_read_timeout(Some(idle_timeout))?;
-    stream.set_write_timeout(Some(idle_timeout))?;
-    let mut buf = [0u8; RECV_BUFFER_SIZE];
-
-    let first = match stream.read(&mut buf) {
-        Ok(0) => return Ok(Ending::ClosedEmpty),
-        Ok(n) => n,
-        Err(e) if is_timeout(&e) => return Ok(Ending::Idle),
-        Err(e) => return Err(e),
+/// The error of a failed bind, as a user should read it.
+pub fn bind_error(addr: SocketAddr, e: io::Error) -> io::Error {
+    let why = match e.kind() {
+        io::ErrorKind::AddrInUse => "address in use — is another server running? try --port",
+        io::ErrorKind::AddrNotAvailable => "no interface of this machine has that address",
+        io::ErrorKind::PermissionDenied => "ports below 1024 need root; try a port above 1024",
+        _ => "",
     };
-    // Prefix and first bytes in one write, so they leave in one segment:
-    // a client that reads once (the article's) sees the whole reply.
-    let mut reply = Vec::with_capacity(ECHO_PREFIX.len() + first);
-    reply.extend_from_slice(ECHO_PREFIX);
-    reply.extend_from_slice(&buf[..first]);
-    stream.write_all(&reply)?;
-
-    let mut echoed = first as u64;
-    let ending = loop {
-        match stream.read(&mut buf) {
-            Ok(0) => break Ending::Finished(echoed),
-            Ok(n) => {
-                stream.write_all(&buf[..n])?;
-                echoed += n as u64;
-            }
-            Err(e) if is_timeout(&e) => break Ending::WentQuiet(echoed),
-            Err(e) => return Err(e),
-        }
+    let shown = if why.is_empty() {
+        e.to_string()
+    } else {
+        why.to_string()
     };
-    // Our FIN: the client's read-until-close ends here. Every byte the
-    // client sent has been read, so closing sends no reset.
-    stream.shutdown(Shutdown::Write)?;
-    Ok(ending)
+    io::Error::new(e.kind(), format!("cannot bind {addr}: {shown}"))
 }
-// ANCHOR_END: handle_client
 
-/// A socket read timeout surfaces as `WouldBlock` on Unix and `TimedOut` on
-/// Windows.
-fn is_timeout(e: &io::Error) -> bool {
+/// A socket timeout surfaces as `WouldBlock` on Unix and `TimedOut` on
+/// Windows; netlab treats both as "the time ran out".
+pub fn is_timeout(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
     )
-}
-
-// ANCHOR: connect
-/// Connects to `host:port`, trying every address the name resolves to in
-/// turn (IPv4 first, see [`resolve`]), like Python's `create_connection`.
-pub fn connect(host: &str, port: u16, timeout: Duration) -> io::Result<TcpStream> {
-    let mut last_error = None;
-    for addr in resolve(host, port)? {
-        match TcpStream::connect_timeout(&addr, timeout) {
-            Ok(stream) => return Ok(stream),
-            Err(e) => last_error = Some(io::Error::new(e.kind(), format!("{addr}: {e}"))),
-        }
-    }
-    Err(last_error.unwrap_or_else(|| {
-        io::Error::new(io::ErrorKind::NotFound, format!("{host} has no address"))
-    }))
-}
-// ANCHOR_END: connect
-
-// ANCHOR: request
-/// The article's client exchange on an open connection: send `message`,
-/// say "that is all" with a half-close, and read the reply until the server
-/// closes.
-///
-/// One `recv(1024)`, as in the article, returns whatever has arrived so far;
-/// a reply sent in two pieces would be cut. Reading to end-of-stream gets it
-/// whole, however it was split.
-pub fn request(stream: &mut TcpStream, message: &[u8], timeout: Duration) -> io::Result<Vec<u8>> {
-    stream.set_read_timeout(Some(timeout))?;
-    stream.set_write_timeout(Some(timeout))?;
-    stream.write_all(message)?;
-    match stream.shutdown(Shutdown::Write) {
-        // The server already reset the connection (one that closes with our
-        // bytes unread does): the read below reports that reset, which says
-        // far more than "not connected" would.
-        Err(e) if e.kind() == io::ErrorKind::NotConnected => {}
-        other => other?,
-    }
-
-    let mut reply = Vec::new();
-    // Read one byte past the limit to tell "exactly at the limit" from "over".
-    stream.take(MAX_REPLY_BYTES + 1).read_to_end(&mut reply)?;
-    if reply.len() as u64 > MAX_REPLY_BYTES {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("reply longer than {MAX_REPLY_BYTES} bytes; gave up"),
-        ));
-    }
-    Ok(reply)
-}
-// ANCHOR_END: request
-
-// ANCHOR: exchange
-/// The article's whole client: connect to `host:port`, send `message`, and
-/// return the server's complete reply. `tcp-client`, the tour and the bench
-/// all make their requests through here.
-pub fn exchange(host: &str, port: u16, message: &[u8], timeout: Duration) -> io::Result<Vec<u8>> {
-    let mut stream = connect(host, port, timeout)?;
-    request(&mut stream, message, timeout)
-}
-// ANCHOR_END: exchange
-
-/// The reply the server should send for `message`.
-pub fn expected_echo(message: &[u8]) -> Vec<u8> {
-    [ECHO_PREFIX, message].concat()
-}
-
-/// Parses a number of seconds as the article writes them (`5.0`, `0.5`), for
-/// the binaries' `--timeout`-style flags.
-pub fn parse_seconds(text: &str) -> Result<Duration, String> {
-    let secs: f64 = text
-        .parse()
-        .map_err(|_| format!("'{text}' is not a number of seconds"))?;
-    // Zero would mean "no timeout at all" to some APIs and is an error to
-    // others (set_read_timeout); neither is what a user typing 0 wants.
-    match Duration::try_from_secs_f64(secs) {
-        Ok(duration) if !duration.is_zero() => Ok(duration),
-        _ => Err(format!(
-            "{text} s is not a usable timeout: give more than 0 seconds"
-        )),
-    }
-}
-
-/// Shows bytes the way Python prints them (`b'Echo: Hello, Server!'`), so the
-/// two terminals can be compared line by line.
-pub fn python_bytes(data: &[u8]) -> String {
-    // Python's rule: single quotes, unless the bytes hold a `'` and no `"`.
-    let quote = if data.contains(&b'\'') && !data.contains(&b'"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut shown = format!("b{quote}");
-    for &byte in data {
-        match byte {
-            b'\\' => shown.push_str("\\\\"),
-            b'\t' => shown.push_str("\\t"),
-            b'\n' => shown.push_str("\\n"),
-            b'\r' => shown.push_str("\\r"),
-            _ if char::from(byte) == quote => {
-                shown.push('\\');
-                shown.push(quote);
-            }
-            b' '..=b'~' => shown.push(char::from(byte)),
-            _ => shown.push_str(&format!("\\x{byte:02x}")),
-        }
-    }
-    shown.push(quote);
-    shown
 }
 
 #[cfg(test)]
@@ -425,23 +228,12 @@ mod tests {
     }
 
     #[test]
-    fn seconds_parse_like_python_floats() {
-        assert_eq!(parse_seconds("0.5"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_seconds("5"), Ok(Duration::from_secs(5)));
-        assert!(parse_seconds("-1").is_err());
-        assert!(parse_seconds("0").is_err());
-        assert!(parse_seconds("soon").is_err());
-    }
-
-    #[test]
-    fn python_bytes_matches_python_repr() {
-        assert_eq!(
-            python_bytes(b"Echo: Hello, Server!"),
-            "b'Echo: Hello, Server!'"
-        );
-        assert_eq!(python_bytes(b"a\r\n\x00\xff"), r"b'a\r\n\x00\xff'");
-        assert_eq!(python_bytes(b"it's"), r#"b"it's""#);
-        assert_eq!(python_bytes(br#"it's "quoted""#), r#"b'it\'s "quoted"'"#);
-        assert_eq!(python_bytes(b"\\ \t"), r"b'\\ \t'");
+    fn a_taken_port_says_what_to_do() {
+        let idle = DEFAULT_IDLE_TIMEOUT;
+        let taken = bind_server(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), 1, idle).unwrap();
+        let port = taken.local_addr().unwrap().port();
+        let err = listen("127.0.0.1", port, 1, idle).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+        assert!(err.to_string().contains("try --port"), "{err}");
     }
 }

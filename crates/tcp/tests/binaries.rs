@@ -1,70 +1,26 @@
 //! `tcp-server` and `tcp-client` driven as a learner drives them from two
 //! terminals: the server on a free port, the client pointed at it.
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc::{self, Receiver};
+use std::process::{Command, Output};
 use std::thread;
 use std::time::Duration;
+
+use test_support::Server;
 
 const SERVER: &str = env!("CARGO_BIN_EXE_tcp-server");
 const CLIENT: &str = env!("CARGO_BIN_EXE_tcp-client");
 
-/// A running `tcp-server`, killed when the test ends however it ends.
-struct RunningServer {
-    child: Child,
-    port: u16,
-    /// The server's stdout, line by line, read on a thread so the server
-    /// never blocks on a full pipe.
-    lines: Receiver<String>,
-}
+/// Generous: only there so a broken server fails the test instead of
+/// hanging it.
+const PATIENCE: Duration = Duration::from_secs(10);
 
-impl RunningServer {
-    fn expect_line(&self, needle: &str) -> String {
-        loop {
-            let line = self
-                .lines
-                .recv_timeout(Duration::from_secs(10))
-                .unwrap_or_else(|_| panic!("the server printed no line containing {needle:?}"));
-            if line.contains(needle) {
-                return line;
-            }
-        }
-    }
-}
-
-impl Drop for RunningServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts the server on port 0 and learns the port from its first line,
-/// `Server listening on port N...`: no fixed port, no sleep.
-fn start_server(extra: &[&str]) -> RunningServer {
-    let mut child = Command::new(SERVER)
-        .args(["--host", "127.0.0.1", "--port", "0"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let port = first
-        .strip_prefix("Server listening on port ")
-        .and_then(|rest| rest.trim_end().strip_suffix("..."))
-        .and_then(|port| port.parse().ok())
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
-    let (tx, lines) = mpsc::channel();
-    thread::spawn(move || {
-        for line in stdout.lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    RunningServer { child, port, lines }
+/// Starts the server on port 0 (test-support reads the port from its first
+/// line, `Server listening on port N...`): no fixed port, no sleep.
+fn start_server(extra: &[&str]) -> Server {
+    let mut args = vec!["--host", "127.0.0.1"];
+    args.extend_from_slice(extra);
+    Server::start(SERVER, &args).unwrap()
 }
 
 fn client(port: u16, extra: &[&str]) -> Output {
@@ -82,23 +38,24 @@ fn text(bytes: &[u8]) -> String {
 #[test]
 fn client_prints_the_echo_like_the_article() {
     let server = start_server(&[]);
-    let out = client(server.port, &[]);
+    let out = client(server.port(), &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "Received: b'Echo: Hello, Server!'\n");
-    server.expect_line("Connection from 127.0.0.1:");
+    let line = server.expect_line("Connection from ", PATIENCE);
+    assert!(line.starts_with("Connection from ('127.0.0.1', "), "{line}");
 }
 
 #[test]
 fn client_sends_the_message_it_is_given() {
     let server = start_server(&["--threads"]);
-    let out = client(server.port, &["--message", "hi there"]);
+    let out = client(server.port(), &["--message", "hi there"]);
     assert_eq!(text(&out.stdout), "Received: b'Echo: hi there'\n");
 }
 
 #[test]
 fn load_mode_reports_throughput_and_latency() {
     let server = start_server(&[]);
-    let out = client(server.port, &["--count", "200", "--concurrency", "4"]);
+    let out = client(server.port(), &["--count", "200", "--concurrency", "4"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("200 requests, 4 concurrent"), "{stdout}");
@@ -174,4 +131,16 @@ fn server_that_reads_once_gets_a_reset_explained() {
     let stderr = text(&out.stderr);
     assert!(stderr.contains("reset the connection"), "{stderr}");
     assert!(stderr.contains("before reading all 3000 bytes"), "{stderr}");
+}
+
+#[test]
+fn sigterm_stops_the_server_with_a_summary_and_exit_0() {
+    let server = start_server(&["--threads", "4"]);
+    let out = client(server.port(), &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    server.expect_line("Connection from ", PATIENCE);
+    let stopped = server.stop();
+    assert!(!stopped.killed, "SIGTERM did not stop it: {stopped:?}");
+    assert!(stopped.status.success(), "{stopped:?}");
+    assert_eq!(stopped.remaining, ["Stopped after 1 connection."]);
 }

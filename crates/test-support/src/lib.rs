@@ -21,7 +21,9 @@
 //!   to show the two interoperate. Where `python3` is missing those tests say
 //!   `SKIPPED ...` and why.
 //!
-//! And [`free_port_v4`], for the rare program that cannot take `--port 0`.
+//! And [`Background`], a library server on a thread of the test that is
+//! stopped when the test ends, and [`free_port_v4`], for the rare program
+//! that cannot take `--port 0`.
 //!
 //! ## Example
 //!
@@ -63,11 +65,13 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod background;
 pub mod choppy;
 pub mod port;
 pub mod python;
 pub mod server;
 
+pub use background::Background;
 pub use choppy::{ChoppyReader, ChoppyWriter, write_in_pieces};
 pub use port::{free_port_v4, parse_port};
 pub use python::{

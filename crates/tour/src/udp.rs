@@ -1,7 +1,7 @@
 //! Chapter 2 on the tour: `udp-server` and `udp-client`, plus a datagram the
 //! article's `recvfrom(1024)` would cut.
 
-use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::thread;
 use std::time::Duration;
 
@@ -10,7 +10,6 @@ use crate::Story;
 /// Generous: loopback answers in microseconds, a loaded machine in less
 /// than this.
 const TIMEOUT: Duration = Duration::from_secs(5);
-const DATAGRAMS: usize = 2;
 
 /// Runs the chapter; see the module comment.
 pub fn run(story: &Story) -> Result<String, String> {
@@ -21,25 +20,28 @@ pub fn run(story: &Story) -> Result<String, String> {
 
     story.command(&format!("just udp-server --port {port}"));
     story.said("server", &format!("UDP server ready on port {port}..."));
+    let stop = tcp::Stop::new();
     thread::scope(|scope| {
-        let server = scope
-            .spawn(|| udp::serve(&socket, Some(DATAGRAMS), &|line| story.said("server", line)));
+        let server = scope.spawn(|| {
+            udp::serve(&socket, &stop, |event| {
+                story.said("server", &event.to_string())
+            })
+        });
         let clients = clients(story, addr);
-        if clients.is_err() {
-            // The server ends after its datagrams; a failed step may have
-            // sent fewer. Empty datagrams make up the count.
-            if let Ok(filler) = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)) {
-                for _ in 0..DATAGRAMS {
-                    let _ = filler.send_to(b"", addr);
-                }
-            }
-        }
-        let server = server
+        stop.stop();
+        let summary = server
             .join()
-            .map_err(|_| "the server thread panicked".to_string())?;
-        let summary = clients?;
-        server.map_err(|e| format!("server: {e}"))?;
-        Ok(summary)
+            .map_err(|_| "the server thread panicked".to_string())?
+            .map_err(|e| format!("server: {e}"))?;
+        story.said(
+            "server",
+            &format!(
+                "Stopped after {}, {} answered.",
+                cli::count(summary.datagrams, "datagram"),
+                summary.answered
+            ),
+        );
+        clients
     })
 }
 
@@ -50,7 +52,7 @@ fn clients(story: &Story, addr: SocketAddr) -> Result<String, String> {
     let reply = client.request(message).map_err(|e| e.to_string())?.to_vec();
     story.said(
         "client",
-        &format!("Server response: {}", udp::python_bytes(&reply)),
+        &format!("Server response: {}", cli::python_bytes(&reply)),
     );
     check(&reply, message)?;
 
@@ -62,9 +64,7 @@ fn clients(story: &Story, addr: SocketAddr) -> Result<String, String> {
         &format!("Server response: {} bytes, `ACK: ` + all 3000", reply.len()),
     );
     check(&reply, &long)?;
-    Ok(format!(
-        "{DATAGRAMS} ACKs over {addr}, a 3000-byte datagram whole"
-    ))
+    Ok(format!("2 ACKs over {addr}, a 3000-byte datagram whole"))
 }
 
 fn check(reply: &[u8], message: &[u8]) -> Result<(), String> {
@@ -73,8 +73,8 @@ fn check(reply: &[u8], message: &[u8]) -> Result<(), String> {
     } else {
         Err(format!(
             "expected the ACK of {}, got {}",
-            udp::preview(message),
-            udp::preview(reply)
+            cli::preview(message),
+            cli::preview(reply)
         ))
     }
 }

@@ -2,66 +2,28 @@
 //! server on `--port 0`, its first line read to learn the port, the client
 //! pointed at it; every server killed when its test ends.
 
-use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc::{self, Receiver};
-use std::thread;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
+
+use test_support::Server;
 
 const SERVER: &str = env!("CARGO_BIN_EXE_udp-server");
 const CLIENT: &str = env!("CARGO_BIN_EXE_udp-client");
 /// A hang guard only: loopback answers in microseconds.
 const PATIENCE: Duration = Duration::from_secs(10);
 
-/// A running `udp-server`, killed when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-    /// Every line the server printed after its first.
-    lines: Receiver<String>,
+/// Starts `udp-server` with `args`; test-support reads the port from its
+/// first line, `UDP server ready on port N...`, and kills it when dropped.
+fn start(args: &[&str]) -> Server {
+    Server::start(SERVER, args).unwrap()
 }
 
-impl Server {
-    fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(SERVER)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        stdout.read_line(&mut first).unwrap();
-        // "UDP server ready on port 9090..."
-        let port = first
-            .trim()
-            .strip_prefix("UDP server ready on port ")
-            .and_then(|rest| rest.strip_suffix("..."))
-            .and_then(|port| port.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
-        // Keep reading, so the server never blocks on a full pipe.
-        let (tx, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in stdout.lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        Server { child, port, lines }
-    }
-
-    fn next_line(&self) -> String {
-        self.lines
-            .recv_timeout(PATIENCE)
-            .expect("the server printed nothing")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The server's next line.
+fn next_line(server: &Server) -> String {
+    server
+        .next_line(PATIENCE)
+        .expect("the server printed nothing")
 }
 
 fn client(args: &[&str]) -> Output {
@@ -88,35 +50,37 @@ fn assert_still_serving(host: &str, port: u16) {
 
 #[test]
 fn article_exchange_through_the_binaries() {
-    let server = Server::start(&["--port", "0"]);
-    let output = client(&["--port", &server.port.to_string()]);
+    let server = start(&["--port", "0"]);
+    let output = client(&["--port", &server.port().to_string()]);
 
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(
         stdout(&output),
         "Server response: b'ACK: Hello, UDP Server!'\n"
     );
-    let line = server.next_line();
-    assert!(line.starts_with("Received from 127.0.0.1:"), "{line}");
+    let line = next_line(&server);
+    assert!(line.starts_with("Received from ('127.0.0.1', "), "{line}");
     assert!(line.ends_with(": b'Hello, UDP Server!'"), "{line}");
 }
 
 #[test]
 fn ipv6_exchange_through_the_binaries() {
-    let server = Server::start(&["--host", "::1", "--port", "0"]);
-    assert_still_serving("::1", server.port);
-    assert!(server.next_line().starts_with("Received from [::1]:"));
+    let server = start(&["--host", "::1", "--port", "0"]);
+    assert_still_serving("::1", server.port());
+    let line = next_line(&server);
+    assert!(line.starts_with("Received from ('::1', "), "{line}");
+    assert!(line.contains(", 0, 0): b'"), "{line}");
 }
 
 #[test]
 fn empty_message_gets_a_bare_ack() {
-    let server = Server::start(&["--port", "0"]);
-    let port = server.port.to_string();
+    let server = start(&["--port", "0"]);
+    let port = server.port().to_string();
     let output = client(&["--port", &port, "--message", ""]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(stdout(&output), "Server response: b'ACK: '\n");
-    assert!(server.next_line().ends_with(": b''"));
-    assert_still_serving("localhost", server.port);
+    assert!(next_line(&server).ends_with(": b''"));
+    assert_still_serving("localhost", server.port());
 }
 
 #[test]
@@ -143,8 +107,8 @@ fn client_without_server_says_so_and_fails() {
 
 #[test]
 fn port_already_in_use_names_the_port_and_the_flag() {
-    let server = Server::start(&["--port", "0"]);
-    let port = server.port.to_string();
+    let server = start(&["--port", "0"]);
+    let port = server.port().to_string();
 
     let output = Command::new(SERVER)
         .args(["--port", &port])
@@ -159,14 +123,14 @@ fn port_already_in_use_names_the_port_and_the_flag() {
         "{message}"
     );
     assert!(message.contains("--port"), "{message}");
-    assert_still_serving("localhost", server.port);
+    assert_still_serving("localhost", server.port());
 }
 
 #[test]
 fn broadcast_gets_an_ack_from_every_reuse_addr_server() {
-    let first = Server::start(&["--host", "0.0.0.0", "--port", "0", "--reuse-addr"]);
-    let port = first.port.to_string();
-    let second = Server::start(&["--host", "0.0.0.0", "--port", &port, "--reuse-addr"]);
+    let first = start(&["--host", "0.0.0.0", "--port", "0", "--reuse-addr"]);
+    let port = first.port().to_string();
+    let second = start(&["--host", "0.0.0.0", "--port", &port, "--reuse-addr"]);
 
     let output = client(&["--broadcast", "--port", &port, "--timeout", "1"]);
 
@@ -181,7 +145,7 @@ fn broadcast_gets_an_ack_from_every_reuse_addr_server() {
         assert!(line.ends_with(": b'ACK: Hello, UDP Server!'"), "{line}");
     }
     for server in [&first, &second] {
-        assert!(server.next_line().ends_with(": b'Hello, UDP Server!'"));
+        assert!(next_line(server).ends_with(": b'Hello, UDP Server!'"));
     }
 }
 
@@ -211,8 +175,8 @@ fn broadcast_over_ipv6_is_refused() {
 
 #[test]
 fn load_mode_reports_speed_and_no_loss() {
-    let server = Server::start(&["--port", "0", "--quiet"]);
-    let port = server.port.to_string();
+    let server = start(&["--port", "0", "--quiet"]);
+    let port = server.port().to_string();
     let output = client(&["--port", &port, "--count", "500", "--concurrency", "4"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let out = stdout(&output);
@@ -239,5 +203,18 @@ fn load_mode_without_server_is_one_clear_error() {
         stderr(&output).contains("no reply from"),
         "{}",
         stderr(&output)
+    );
+}
+
+#[test]
+fn sigterm_stops_the_server_with_a_summary_and_exit_0() {
+    let server = start(&["--port", "0"]);
+    assert_still_serving("localhost", server.port());
+    let stopped = server.stop();
+    assert!(!stopped.killed, "SIGTERM did not stop it: {stopped:?}");
+    assert!(stopped.status.success(), "{stopped:?}");
+    assert_eq!(
+        stopped.remaining.last().map(String::as_str),
+        Some("Stopped after 1 datagram, 1 answered.")
     );
 }

@@ -2,33 +2,57 @@
 //! IPv6, broadcast, and each bad datagram followed by a client the server
 //! must still answer.
 //!
-//! Servers run on their own thread and are never joined unless the test
-//! bounds them with `max_datagrams`: a failing test then fails on a client
-//! timeout instead of hanging on a server waiting for datagrams.
+//! Servers run on their own thread and are stopped through their stop
+//! handle when the test ends, however it ends.
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::sync::mpsc::{self, Receiver};
-use std::thread;
+use std::sync::{Arc, Mutex};
+
 use std::time::Duration;
 
-use udp::{Client, MAX_IPV4_PAYLOAD, MAX_IPV6_PAYLOAD};
+use tcp::Stop;
+use test_support::Background;
+use udp::{Client, MAX_IPV4_PAYLOAD, MAX_IPV6_PAYLOAD, Summary};
 
 /// A hang guard only: loopback answers in microseconds.
 const PATIENCE: Duration = Duration::from_secs(5);
 
-/// Binds `addr` (port 0) and serves on a background thread; the server's
-/// log lines arrive on the returned channel.
-fn start_server(addr: &str) -> (SocketAddr, Receiver<String>) {
-    let socket = udp::bind_server(addr.parse().unwrap(), false).unwrap();
-    let local = socket.local_addr().unwrap();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let log = move |line: &str| {
-            let _ = tx.send(line.to_string());
-        };
-        udp::serve(&socket, None, &log)
-    });
-    (local, rx)
+/// A server on its own thread; its log lines arrive on `log`. Stopped and
+/// joined when dropped.
+struct Server {
+    addr: SocketAddr,
+    log: Receiver<String>,
+    running: Background<std::io::Result<Summary>>,
+}
+
+impl Server {
+    fn stop(self) -> Summary {
+        self.running.stop().unwrap()
+    }
+}
+
+/// Serves `socket` on a background thread.
+fn serve_on(socket: UdpSocket) -> Server {
+    let addr = socket.local_addr().unwrap();
+    let (tx, log) = mpsc::channel();
+    let stop = Arc::new(Stop::new());
+    let on_stop = Arc::clone(&stop);
+    let running = Background::spawn(
+        move || on_stop.stop(),
+        move || {
+            let tx = Mutex::new(tx);
+            udp::serve(&socket, &stop, |event| {
+                let _ = tx.lock().unwrap().send(event.to_string());
+            })
+        },
+    );
+    Server { addr, log, running }
+}
+
+/// Binds `addr` (port 0) and serves on a background thread.
+fn start_server(addr: &str) -> Server {
+    serve_on(udp::bind_server(addr.parse().unwrap(), false).unwrap())
 }
 
 fn next_line(log: &Receiver<String>) -> String {
@@ -54,84 +78,100 @@ fn assert_still_serving(server: SocketAddr) {
 
 #[test]
 fn article_exchange_gets_an_ack() {
-    let socket = udp::bind_server("127.0.0.1:0".parse().unwrap(), false).unwrap();
-    let port = socket.local_addr().unwrap().port();
-    let (tx, log) = mpsc::channel();
-    let server = thread::spawn(move || {
-        let log = move |line: &str| tx.send(line.to_string()).unwrap();
-        udp::serve(&socket, Some(1), &log)
-    });
-
+    let server = start_server("127.0.0.1:0");
+    let port = server.addr.port();
     let (from, reply) = udp::exchange("127.0.0.1", port, b"Hello, UDP Server!", PATIENCE).unwrap();
 
     assert_eq!(reply, b"ACK: Hello, UDP Server!");
     assert_eq!(from, SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
-    // max_datagrams = 1: the server returns after one datagram.
-    server.join().unwrap().unwrap();
-    let line = next_line(&log);
-    assert!(line.starts_with("Received from 127.0.0.1:"), "{line}");
-    assert!(line.ends_with(": b'Hello, UDP Server!'"), "{line}");
+    let line = next_line(&server.log);
+    assert!(line.starts_with("Received from ('127.0.0.1', "), "{line}");
+    assert!(line.ends_with("): b'Hello, UDP Server!'"), "{line}");
+    // The stop's own wake-up datagram is not counted.
+    let summary = server.stop();
+    assert_eq!((summary.datagrams, summary.answered), (1, 1));
+}
+
+#[test]
+fn a_datagram_from_the_servers_own_address_is_not_answered() {
+    // A source address can be forged. One that names the server itself
+    // would have the server answer its own ACKs, for ever. A clone of the
+    // server's socket sends from exactly that address.
+    let socket = udp::bind_server("127.0.0.1:0".parse().unwrap(), false).unwrap();
+    let itself = socket.try_clone().unwrap();
+    let server = serve_on(socket);
+    itself.send_to(b"loop?", server.addr).unwrap();
+    assert!(next_line(&server.log).ends_with(": b'loop?'"));
+    let ignored = next_line(&server.log);
+    assert!(
+        ignored.starts_with("ignored a datagram from ('127.0.0.1', "),
+        "{ignored}"
+    );
+    assert!(ignored.contains("this server itself"), "{ignored}");
+    assert_still_serving(server.addr);
+    let summary = server.stop();
+    assert_eq!((summary.datagrams, summary.answered), (2, 1));
 }
 
 #[test]
 fn ipv6_exchange_over_loopback() {
-    let (server, log) = start_server("[::1]:0");
+    let server = start_server("[::1]:0");
     let (from, reply) =
-        udp::exchange("::1", server.port(), b"Hello, UDP Server!", PATIENCE).unwrap();
+        udp::exchange("::1", server.addr.port(), b"Hello, UDP Server!", PATIENCE).unwrap();
     assert_eq!(reply, b"ACK: Hello, UDP Server!");
-    assert_eq!(from, server);
-    assert!(next_line(&log).starts_with("Received from [::1]:"));
+    assert_eq!(from, server.addr);
+    assert!(next_line(&server.log).starts_with("Received from ('::1', "));
 }
 
 #[test]
 fn empty_datagram_gets_a_bare_ack() {
-    let (server, log) = start_server("127.0.0.1:0");
-    assert_eq!(ask(server, b""), b"ACK: ");
-    assert!(next_line(&log).ends_with(": b''"));
-    assert_still_serving(server);
+    let server = start_server("127.0.0.1:0");
+    assert_eq!(ask(server.addr, b""), b"ACK: ");
+    assert!(next_line(&server.log).ends_with(": b''"));
+    assert_still_serving(server.addr);
 }
 
 #[test]
 fn datagram_longer_than_the_articles_buffer_is_not_cut() {
-    let (server, _log) = start_server("127.0.0.1:0");
+    let server = start_server("127.0.0.1:0");
     // Python's recvfrom(1024) would keep the first 1024 bytes of this.
     let message = vec![b'x'; 3 * udp::ARTICLE_RECV_BUFFER_SIZE];
-    assert_eq!(ask(server, &message), udp::expected_ack(&message));
+    assert_eq!(ask(server.addr, &message), udp::expected_ack(&message));
 }
 
 #[test]
 fn maximal_datagram_is_received_whole_and_its_ack_capped() {
-    let (server, log) = start_server("127.0.0.1:0");
+    let server = start_server("127.0.0.1:0");
     let message: Vec<u8> = (0..MAX_IPV4_PAYLOAD).map(|i| (i % 251) as u8).collect();
 
-    let reply = ask(server, &message);
+    let reply = ask(server.addr, &message);
 
     // `ACK: ` + 65,507 bytes is 5 bytes too many for one IPv4 datagram:
     // the reply is cut to fit, and the server says so.
     assert_eq!(reply.len(), MAX_IPV4_PAYLOAD);
     assert_eq!(reply, udp::ack_reply(&message, MAX_IPV4_PAYLOAD));
-    let received = next_line(&log);
+    let received = next_line(&server.log);
     assert!(received.ends_with("... (65507 bytes)"), "{received}");
-    let capped = next_line(&log);
+    let capped = next_line(&server.log);
     assert!(capped.contains("cut to 65507 bytes"), "{capped}");
-    assert_still_serving(server);
+    assert_still_serving(server.addr);
 }
 
 #[test]
 fn maximal_ipv6_datagram_is_received_whole_and_its_ack_capped() {
-    let (server, log) = start_server("[::1]:0");
+    let server = start_server("[::1]:0");
     let message = vec![b'6'; MAX_IPV6_PAYLOAD];
-    let reply = ask(server, &message);
+    let reply = ask(server.addr, &message);
     assert_eq!(reply.len(), MAX_IPV6_PAYLOAD);
     assert!(reply.starts_with(b"ACK: 666"));
-    assert!(next_line(&log).ends_with("(65527 bytes)"));
-    assert_still_serving(server);
+    assert!(next_line(&server.log).ends_with("(65527 bytes)"));
+    assert_still_serving(server.addr);
 }
 
 #[test]
 fn stray_datagram_does_not_confuse_the_client() {
-    let (server, log) = start_server("127.0.0.1:0");
-    let mut client = Client::new(server, PATIENCE).unwrap();
+    let server = start_server("127.0.0.1:0");
+    let mut client = Client::new(server.addr, PATIENCE).unwrap();
     let client_port = client.local_addr().unwrap().port();
 
     // Without connect(), anyone may send to the client's port. This one
@@ -148,10 +188,10 @@ fn stray_datagram_does_not_confuse_the_client() {
         client.request(b"Hello, UDP Server!").unwrap(),
         b"ACK: Hello, UDP Server!"
     );
-    assert!(next_line(&log).ends_with(": b'Hello, UDP Server!'"));
+    assert!(next_line(&server.log).ends_with(": b'Hello, UDP Server!'"));
     // The same client's next request waits as usual after the stray.
     assert_eq!(client.request(b"again").unwrap(), b"ACK: again");
-    assert_still_serving(server);
+    assert_still_serving(server.addr);
 }
 
 #[test]
@@ -175,17 +215,17 @@ fn stray_datagram_alone_is_not_taken_for_a_reply() {
 
 #[test]
 fn client_that_left_before_its_ack_does_not_stop_the_server() {
-    let (server, log) = start_server("127.0.0.1:0");
+    let server = start_server("127.0.0.1:0");
     // Send and close at once: the ACK goes to a port nobody holds, and the
     // kernel answers the server with ICMP "port unreachable".
     for _ in 0..3 {
         let gone = UdpSocket::bind("127.0.0.1:0").unwrap();
-        gone.send_to(b"bye", server).unwrap();
+        gone.send_to(b"bye", server.addr).unwrap();
     }
     for _ in 0..3 {
-        assert!(next_line(&log).ends_with(": b'bye'"));
+        assert!(next_line(&server.log).ends_with(": b'bye'"));
     }
-    assert_still_serving(server);
+    assert_still_serving(server.addr);
 }
 
 #[test]
@@ -195,9 +235,7 @@ fn broadcast_reaches_every_server_sharing_the_port() {
     let first = udp::bind_server("0.0.0.0:0".parse().unwrap(), true).unwrap();
     let port = first.local_addr().unwrap().port();
     let second = udp::bind_server(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)), true).unwrap();
-    for socket in [first, second] {
-        thread::spawn(move || udp::serve(&socket, Some(1), &|_| {}));
-    }
+    let _servers = [serve_on(first), serve_on(second)];
 
     let replies = udp::broadcast(
         SocketAddrV4::new(udp::LOOPBACK_BROADCAST, port),
@@ -215,8 +253,8 @@ fn broadcast_reaches_every_server_sharing_the_port() {
 
 #[test]
 fn second_server_without_reuse_addr_is_refused() {
-    let (server, _log) = start_server("127.0.0.1:0");
-    let err = udp::bind_server(server, false).unwrap_err();
+    let server = start_server("127.0.0.1:0");
+    let err = udp::bind_server(server.addr, false).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse, "{err}");
-    assert_still_serving(server);
+    assert_still_serving(server.addr);
 }

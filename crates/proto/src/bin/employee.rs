@@ -92,22 +92,19 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
-        }
+        Err(message) => cli::fail(&message),
     }
 }
 
 /// The article's exchange: `create_employee()` then `parse_employee(data)`.
 fn demo() -> Result<(), String> {
     let data = proto::create_employee();
-    say(&format!("create_employee() -> {} bytes:", data.len()));
-    say(proto::hex_dump(&data).trim_end());
-    say("");
-    say("parse_employee(data):");
+    cli::say(&format!("create_employee() -> {} bytes:", data.len()));
+    cli::say(proto::hex_dump(&data).trim_end());
+    cli::say("");
+    cli::say("parse_employee(data):");
     let employee = proto::parse_employee(&data).map_err(|e| e.to_string())?;
-    say(&employee.to_string());
+    cli::say(&employee.to_string());
     Ok(())
 }
 
@@ -174,9 +171,9 @@ fn decode_stream(args: &DecodeArgs, name: &str, mut input: impl Read) -> Result<
         proto::read_frame(&mut input, proto::MAX_FRAME_LEN).map_err(|e| format!("{name}: {e}"))?
     {
         if index > 0 {
-            say("");
+            cli::say("");
         }
-        say(&format!("# message {index}, {} bytes", frame.len()));
+        cli::say(&format!("# message {index}, {} bytes", frame.len()));
         print_message(args, &frame).map_err(|e| format!("{name}: message {index}: {e}"))?;
         index += 1;
     }
@@ -185,11 +182,11 @@ fn decode_stream(args: &DecodeArgs, name: &str, mut input: impl Read) -> Result<
 
 fn print_message(args: &DecodeArgs, data: &[u8]) -> Result<(), proto::DecodeError> {
     if args.raw {
-        say(proto::decode_raw_with_wire_types(data)?.trim_end());
+        cli::say(proto::decode_raw_with_wire_types(data)?.trim_end());
     } else if args.v2 {
-        say(&proto::parse_employee_v2(data)?.to_string());
+        cli::say(&proto::parse_employee_v2(data)?.to_string());
     } else {
-        say(&proto::parse_employee(data)?.to_string());
+        cli::say(&proto::parse_employee(data)?.to_string());
     }
     Ok(())
 }
@@ -222,10 +219,4 @@ fn parse_key_value(arg: &str) -> Result<(String, String), String> {
         Some((key, value)) => Ok((key.to_string(), value.to_string())),
         None => Err(format!("expected KEY=VALUE, got {arg:?}")),
     }
-}
-
-/// Prints text and a newline. A closed stdout (`employee decode --raw |
-/// head`) ends the output, not the program: `println!` would panic there.
-fn say(text: &str) {
-    let _ = writeln!(io::stdout(), "{text}");
 }

@@ -1,8 +1,9 @@
 //! The article's TCP client: sends `Hello, Server!` and prints the echo.
 //! With `--count N` it becomes a load generator (a new connection per
 //! request, like the article) and prints throughput and latency instead.
+#![forbid(unsafe_code)]
 
-use std::io::{self, Write};
+use std::io;
 use std::num::NonZeroUsize;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -23,7 +24,7 @@ struct Args {
     #[arg(long, default_value = tcp::DEFAULT_MESSAGE)]
     message: String,
     /// Seconds to wait for connect and for each read or write.
-    #[arg(long, value_name = "SECONDS", default_value = "5.0", value_parser = tcp::parse_seconds)]
+    #[arg(long, value_name = "SECONDS", default_value = "5.0", value_parser = cli::parse_seconds)]
     timeout: Duration,
     /// Send this many requests (one connection each) and report the speed.
     #[arg(long)]
@@ -44,13 +45,10 @@ fn main() -> ExitCode {
 fn exchange_once(args: &Args) -> ExitCode {
     match exchange(args) {
         Ok(reply) => {
-            say(&format!("Received: {}", tcp::python_bytes(&reply)));
+            cli::say(&format!("Received: {}", cli::python_bytes(&reply)));
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            eprintln!("error: {}", explain(args, &e));
-            ExitCode::FAILURE
-        }
+        Err(e) => cli::fail(&explain(args, &e)),
     }
 }
 
@@ -60,7 +58,7 @@ fn exchange(args: &Args) -> io::Result<Vec<u8>> {
 
 fn load(args: &Args, count: usize) -> ExitCode {
     let expected = tcp::expected_echo(args.message.as_bytes());
-    say(&format!(
+    cli::say(&format!(
         "Sending {count} requests to {}:{}, {} at a time...",
         args.host, args.port, args.concurrency
     ));
@@ -71,11 +69,11 @@ fn load(args: &Args, count: usize) -> ExitCode {
         } else {
             Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("unexpected reply {}", tcp::python_bytes(&reply)),
+                format!("unexpected reply {}", cli::python_bytes(&reply)),
             ))
         }
     });
-    say(&report.to_string());
+    cli::say(&report.to_string());
     if report.errors + report.timed_out == 0 {
         ExitCode::SUCCESS
     } else {
@@ -106,12 +104,6 @@ fn explain(args: &Args, e: &io::Error) -> String {
         ),
         _ => format!("{target}: {e}"),
     }
-}
-
-/// Prints one line of output. A closed stdout (`... | head -1`) ends the
-/// output, not the program: `println!` would panic there.
-fn say(line: &str) {
-    let _ = writeln!(io::stdout(), "{line}");
 }
 
 #[cfg(test)]

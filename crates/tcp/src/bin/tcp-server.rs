@@ -1,8 +1,10 @@
 //! The article's TCP echo server: `just tcp-server`, then `just tcp-client`
-//! in another terminal (or `nc localhost 8080`, type a line, Ctrl-D).
+//! in another terminal (or `printf hi | nc -N localhost 8080`). Ctrl-C
+//! stops it with a one-line summary.
+#![forbid(unsafe_code)]
 
-use std::io::{self, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
@@ -23,58 +25,42 @@ struct Args {
     #[arg(long, default_value_t = tcp::DEFAULT_BACKLOG)]
     backlog: i32,
     /// Seconds of silence after which a client is considered done.
-    #[arg(long, value_name = "SECONDS", default_value = "0.5", value_parser = tcp::parse_seconds)]
+    #[arg(long, value_name = "SECONDS", default_value = "0.5", value_parser = cli::parse_seconds)]
     idle_timeout: Duration,
-    /// Serve each client on its own thread instead of one at a time.
-    #[arg(long)]
-    threads: bool,
+    /// Serve up to N clients at once, one worker thread each, instead of
+    /// one at a time like the article [default N: 1024].
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1024",
+          value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let addr = match tcp::resolve(&args.host, args.port) {
-        Ok(addrs) => tcp::choose_bind_address(&addrs),
-        Err(e) => return fail(&e.to_string()),
-    };
-    let Some(addr) = addr else {
-        return fail(&format!("{} has no address to bind", args.host));
-    };
-    let listener = match tcp::bind_server(addr, args.backlog) {
+    let listener = match tcp::listen(&args.host, args.port, args.backlog, args.idle_timeout) {
         Ok(listener) => listener,
-        Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
-            return fail(&format!(
-                "cannot bind {addr}: address in use — is another server running? try --port"
-            ));
-        }
-        Err(e) => return fail(&format!("cannot bind {addr}: {e}")),
+        Err(e) => return cli::fail(&e.to_string()),
     };
     // With --port 0 the kernel chose; say which port it was.
     let port = listener.local_addr().map_or(args.port, |a| a.port());
-    say(&format!("Server listening on port {port}..."));
+    cli::say(&format!("Server listening on port {port}..."));
 
-    let config = tcp::ServerConfig {
-        idle_timeout: args.idle_timeout,
-        threaded: args.threads,
-        max_connections: None,
-    };
-    // The log is for the learner, the echo is for the clients: a closed
-    // stdout (`tcp-server | head -1`) must not stop the server, and `say`
-    // ignores it.
-    match tcp::serve(&listener, &config, &|line| say(line)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(&format!("stopped accepting connections: {e}")),
-    }
-}
-
-fn fail(message: &str) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::FAILURE
-}
-
-/// Prints one line of output. A closed stdout (`... | head -1`) ends the
-/// output, not the program: `println!` would panic there.
-fn say(line: &str) {
-    let _ = writeln!(io::stdout(), "{line}");
+    let stop = Arc::new(tcp::Stop::new());
+    let on_signal = Arc::clone(&stop);
+    // The log is for the learner, the echo is for the clients: the printer
+    // never lets a slow terminal hold up a client.
+    cli::run_server(
+        move || on_signal.stop(),
+        |printer| {
+            let log = |event: tcp::Event| printer.line(event.to_string());
+            let served = match args.threads {
+                None => tcp::serve(&listener, &stop, log),
+                Some(workers) => tcp::serve_prethreaded(&listener, &stop, workers.into(), log),
+            };
+            served
+                .map(|s| format!("Stopped after {}.", cli::count(s.connections, "connection")))
+                .map_err(|e| format!("stopped accepting connections: {e}"))
+        },
+    )
 }
 
 #[cfg(test)]
@@ -88,5 +74,11 @@ mod tests {
         assert_eq!(args.idle_timeout, tcp::DEFAULT_IDLE_TIMEOUT);
         assert_eq!(args.port, tcp::DEFAULT_PORT);
         assert_eq!(args.backlog, tcp::DEFAULT_BACKLOG);
+        assert_eq!(args.threads, None);
+        let threaded = Args::parse_from(["tcp-server", "--threads"]);
+        assert_eq!(
+            threaded.threads.map(usize::from),
+            Some(tcp::DEFAULT_WORKERS)
+        );
     }
 }

@@ -2,9 +2,10 @@
 //! With `--count N` it becomes a load generator (each worker thread its own
 //! socket, one datagram in flight per worker) and prints throughput, latency
 //! and loss instead. With `--broadcast` it asks every server on the machine.
+#![forbid(unsafe_code)]
 
 use std::cell::RefCell;
-use std::io::{self, Write};
+use std::io;
 use std::net::{IpAddr, SocketAddrV4};
 use std::num::NonZeroUsize;
 use std::process::ExitCode;
@@ -28,7 +29,7 @@ struct Args {
     message: String,
     /// Seconds to wait for a reply (UDP never retransmits: a lost datagram
     /// would otherwise mean waiting for ever).
-    #[arg(long, value_name = "SECONDS", default_value = "2.0", value_parser = udp::parse_seconds)]
+    #[arg(long, value_name = "SECONDS", default_value = "2.0", value_parser = cli::parse_seconds)]
     timeout: Duration,
     /// Send this many requests and report the speed; a request with no
     /// reply within --timeout counts as lost.
@@ -58,10 +59,10 @@ fn main() -> ExitCode {
 fn exchange_once(args: &Args, host: &str) -> ExitCode {
     match udp::exchange(host, args.port, args.message.as_bytes(), args.timeout) {
         Ok((_, reply)) => {
-            say(&format!("Server response: {}", udp::preview(&reply)));
+            cli::say(&format!("Server response: {}", cli::preview(&reply)));
             ExitCode::SUCCESS
         }
-        Err(e) => fail(&explain(args, host, &e)),
+        Err(e) => cli::fail(&explain(args, host, &e)),
     }
 }
 
@@ -70,10 +71,10 @@ fn load(args: &Args, host: &str, count: usize) -> ExitCode {
     // server is one clear error rather than `count` timeouts.
     let server = match udp::exchange(host, args.port, args.message.as_bytes(), args.timeout) {
         Ok((server, _)) => server,
-        Err(e) => return fail(&explain(args, host, &e)),
+        Err(e) => return cli::fail(&explain(args, host, &e)),
     };
     let expected = udp::expected_ack(args.message.as_bytes());
-    say(&format!(
+    cli::say(&format!(
         "Sending {count} requests to {server}, {} at a time...",
         args.concurrency
     ));
@@ -97,12 +98,12 @@ fn load(args: &Args, host: &str, count: usize) -> ExitCode {
             } else {
                 Err(io::Error::new(
                     io::ErrorKind::InvalidData,
-                    format!("unexpected reply {}", udp::preview(reply)),
+                    format!("unexpected reply {}", cli::preview(reply)),
                 ))
             }
         })
     });
-    say(&report.to_string());
+    cli::say(&report.to_string());
     if report.errors + report.timed_out == 0 {
         ExitCode::SUCCESS
     } else {
@@ -116,14 +117,14 @@ fn broadcast(args: &Args) -> ExitCode {
         Some(host) => match host.parse::<IpAddr>() {
             Ok(IpAddr::V4(ip)) => ip,
             Ok(IpAddr::V6(_)) => {
-                return fail(&format!(
+                return cli::fail(&format!(
                     "--broadcast is IPv4 only (IPv6 has no broadcast, it uses multicast); \
                      drop --host {host} to use {}",
                     udp::LOOPBACK_BROADCAST
                 ));
             }
             Err(_) => {
-                return fail(&format!(
+                return cli::fail(&format!(
                     "--broadcast needs an IPv4 broadcast address, not '{host}'; \
                      drop --host to use {}",
                     udp::LOOPBACK_BROADCAST
@@ -132,24 +133,24 @@ fn broadcast(args: &Args) -> ExitCode {
         },
     };
     let destination = SocketAddrV4::new(ip, args.port);
-    say(&format!("Broadcasting to {destination}..."));
+    cli::say(&format!("Broadcasting to {destination}..."));
     match udp::broadcast(destination, args.message.as_bytes(), args.timeout) {
-        Ok(replies) if replies.is_empty() => fail(&format!(
+        Ok(replies) if replies.is_empty() => cli::fail(&format!(
             "no reply to the broadcast on {destination} within {} — is a udp-server \
              listening on 0.0.0.0? (just udp-server --host 0.0.0.0 --reuse-addr)",
-            udp::seconds(args.timeout)
+            cli::show_seconds(args.timeout)
         )),
         Ok(replies) => {
             for (from, reply) in &replies {
-                say(&format!(
+                cli::say(&format!(
                     "Server response from {from}: {}",
-                    udp::preview(reply)
+                    cli::preview(reply)
                 ));
             }
-            say(&format!("{} replies", replies.len()));
+            cli::say(&format!("{} replies", replies.len()));
             ExitCode::SUCCESS
         }
-        Err(e) => fail(&format!("broadcast to {destination}: {e}")),
+        Err(e) => cli::fail(&format!("broadcast to {destination}: {e}")),
     }
 }
 
@@ -163,7 +164,7 @@ fn explain(args: &Args, host: &str, e: &io::Error) -> String {
     match e.kind() {
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => format!(
             "no reply from {target} within {} — is udp-server running? (just udp-server)",
-            udp::seconds(args.timeout)
+            cli::show_seconds(args.timeout)
         ),
         io::ErrorKind::ConnectionRefused => format!(
             "{target} refused the datagram (port unreachable) — is udp-server running? \
@@ -171,17 +172,6 @@ fn explain(args: &Args, host: &str, e: &io::Error) -> String {
         ),
         _ => format!("{target}: {e}"),
     }
-}
-
-fn fail(message: &str) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::FAILURE
-}
-
-/// Prints one line of output. A closed stdout (`... | head -1`) ends the
-/// output, not the program: `println!` would panic there.
-fn say(line: &str) {
-    let _ = writeln!(io::stdout(), "{line}");
 }
 
 #[cfg(test)]

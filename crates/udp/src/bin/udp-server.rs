@@ -1,8 +1,10 @@
 //! The article's UDP server: `just udp-server`, then `just udp-client` in
-//! another terminal (or `nc -u localhost 9090`, type a line, Enter).
+//! another terminal (or `nc -u localhost 9090`, type a line, Enter). Ctrl-C
+//! stops it with a one-line summary.
+#![forbid(unsafe_code)]
 
-use std::io::{self, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
 
@@ -29,46 +31,32 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let addr = match udp::resolve(&args.host, args.port) {
-        Ok(addrs) => udp::choose_bind_address(&addrs),
-        Err(e) => return fail(&e.to_string()),
-    };
-    let Some(addr) = addr else {
-        return fail(&format!("{} has no address to bind", args.host));
-    };
-    let socket = match udp::bind_server(addr, args.reuse_addr) {
+    let socket = match udp::listen(&args.host, args.port, args.reuse_addr) {
         Ok(socket) => socket,
-        Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
-            return fail(&format!(
-                "cannot bind {addr}: address in use — is another server running? try --port \
-                 (or start every server with --reuse-addr to share port {})",
-                addr.port()
-            ));
-        }
-        Err(e) => return fail(&format!("cannot bind {addr}: {e}")),
+        Err(e) => return cli::fail(&e.to_string()),
     };
     // With --port 0 the kernel chose; say which port it was.
     let port = socket.local_addr().map_or(args.port, |a| a.port());
-    say(&format!("UDP server ready on port {port}..."));
+    cli::say(&format!("UDP server ready on port {port}..."));
 
-    // A closed stdout (the reader went away) must not stop the server: `say`
-    // ignores it.
-    let print = |line: &str| say(line);
-    let quiet = |_: &str| {};
-    let log: udp::Log<'_> = if args.quiet { &quiet } else { &print };
-    match udp::serve(&socket, None, log) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(&format!("stopped receiving datagrams: {e}")),
-    }
-}
-
-fn fail(message: &str) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::FAILURE
-}
-
-/// Prints one line of output. A closed stdout (`... | head -1`) ends the
-/// output, not the program: `println!` would panic there.
-fn say(line: &str) {
-    let _ = writeln!(io::stdout(), "{line}");
+    let stop = Arc::new(tcp::Stop::new());
+    let on_signal = Arc::clone(&stop);
+    // The printer never lets a slow terminal hold up the ACKs.
+    cli::run_server(
+        move || on_signal.stop(),
+        |printer| {
+            let served = udp::serve(&socket, &stop, |event| {
+                let per_datagram = matches!(event, udp::Event::Received { .. });
+                if !(args.quiet && per_datagram) {
+                    printer.line(event.to_string());
+                }
+            });
+            served
+                .map(|s| {
+                    let datagrams = cli::count(s.datagrams, "datagram");
+                    format!("Stopped after {datagrams}, {} answered.", s.answered)
+                })
+                .map_err(|e| format!("stopped receiving datagrams: {e}"))
+        },
+    )
 }

@@ -1,0 +1,78 @@
+//! A server's log that can never slow the server down.
+//!
+//! Printing is a write to a pipe or a terminal, and a write blocks when
+//! nobody reads the other end (`tcp-server | less` with the pager scrolled
+//! back, a supervisor that never drains stdout). A server that prints on its
+//! serving path then stops serving, a few thousand connections in, when the
+//! pipe's buffer is full. [`Printer`] moves the printing to a thread of its
+//! own behind a bounded queue: the serving path only queues, and a line that
+//! does not fit is dropped and counted rather than waited for.
+
+use std::io::{self, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+
+/// Lines the queue holds before it starts dropping: several seconds of a
+/// busy server's log, a few hundred KiB at most.
+pub const QUEUE_LINES: usize = 8192;
+
+/// How long [`Printer::finish`] waits for queued lines to reach stdout.
+const DRAIN_WAIT: Duration = Duration::from_secs(1);
+
+/// Prints lines on its own thread; see the module comment.
+pub struct Printer {
+    queue: Sender<String>,
+    dropped: Arc<AtomicU64>,
+    drained: Receiver<()>,
+}
+
+impl Printer {
+    /// Starts the printing thread, writing to stdout.
+    pub fn start() -> Self {
+        let (queue, lines) = crossbeam_channel::bounded::<String>(QUEUE_LINES);
+        let (done, drained) = crossbeam_channel::bounded(1);
+        thread::spawn(move || {
+            let mut stdout = io::stdout();
+            for line in lines {
+                // A closed stdout ends the output, not the server.
+                if writeln!(stdout, "{line}").is_err() {
+                    break;
+                }
+            }
+            let _ = done.send(());
+        });
+        Self {
+            queue,
+            dropped: Arc::new(AtomicU64::new(0)),
+            drained,
+        }
+    }
+
+    /// Queues one line, or counts it as dropped if the queue is full.
+    /// Never waits.
+    pub fn line(&self, line: String) {
+        if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
+            self.queue.try_send(line)
+        {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Lines dropped so far because stdout was not keeping up.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Closes the queue and waits (briefly: stdout may be stuck) for the
+    /// queued lines to be written. Returns how many lines were dropped.
+    pub fn finish(self) -> u64 {
+        let dropped = self.dropped();
+        drop(self.queue);
+        let _ = self.drained.recv_timeout(DRAIN_WAIT);
+        dropped
+    }
+}
