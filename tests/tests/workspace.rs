@@ -180,3 +180,21 @@ fn tour_runs_every_chapter_and_all_pass() {
         "{transcript}"
     );
 }
+
+#[test]
+fn readme_and_book_name_the_rust_version_the_manifest_requires() {
+    let manifest = read("Cargo.toml");
+    let version = manifest
+        .lines()
+        .find_map(|line| line.strip_prefix("rust-version = "))
+        .map(|v| v.trim_matches('"'))
+        .expect("the root Cargo.toml sets rust-version");
+    let promise = format!("Rust {version} or newer");
+    for doc in ["README.md", "docs/src/introduction.md"] {
+        let text = read(doc).replace('(', "").replace('\n', " ");
+        assert!(
+            text.contains(&promise),
+            "{doc} must say \"{promise}\", as Cargo.toml's rust-version does"
+        );
+    }
+}
