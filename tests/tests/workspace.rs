@@ -53,10 +53,10 @@ fn recipes_running_binaries() -> Vec<(String, String)> {
             && !line.starts_with("set ")
         {
             current = line.split([' ', ':']).next().map(str::to_string);
-        } else if let (Some(recipe), true) = (&current, line.contains("cargo run")) {
-            if let Some(bin) = word_after(line, "--bin").or_else(|| word_after(line, "-p")) {
-                recipes.push((recipe.clone(), bin.to_string()));
-            }
+        } else if let (Some(recipe), true) = (&current, line.contains("cargo run"))
+            && let Some(bin) = word_after(line, "--bin").or_else(|| word_after(line, "-p"))
+        {
+            recipes.push((recipe.clone(), bin.to_string()));
         }
     }
     recipes
