@@ -115,6 +115,31 @@ pub fn run_server(
     }
 }
 
+/// The command line of the literal ports of the article's programs (the
+/// `article-*` examples): `--host H --port P` and nothing else, defaulting
+/// to `localhost` and `default_port`. Anything else prints a usage line and
+/// exits with 2, like a clap error.
+pub fn article_host_and_port(program: &str, default_port: u16) -> (String, u16) {
+    let mut host = "localhost".to_string();
+    let mut port = default_port;
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let value = args.next();
+        match (flag.as_str(), value.as_deref().map(str::parse::<u16>)) {
+            ("--host", Some(_)) => host = value.unwrap_or_default(),
+            ("--port", Some(Ok(p))) => port = p,
+            _ => {
+                let _ = writeln!(
+                    io::stderr().lock(),
+                    "usage: {program} [--host HOST] [--port PORT]"
+                );
+                std::process::exit(2);
+            }
+        }
+    }
+    (host, port)
+}
+
 /// Parses a number of seconds as the article writes them (`5.0`, `0.5`,
 /// `2`), for the binaries' `--timeout`-style flags.
 ///

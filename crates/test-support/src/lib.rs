@@ -77,4 +77,4 @@ pub use port::{free_port_v4, parse_port};
 pub use python::{
     ARTICLE_SCRIPT, PythonServer, article_program, python3, run_python, skip_without_python,
 };
-pub use server::{STARTUP_TIMEOUT, STOP_GRACE, Server, Stopped, run};
+pub use server::{STARTUP_TIMEOUT, STOP_GRACE, Server, Stopped, example_path, run};

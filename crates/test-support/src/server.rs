@@ -19,7 +19,7 @@
 use std::ffi::{OsStr, OsString};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::Mutex;
 use std::thread;
@@ -546,6 +546,28 @@ pub(crate) fn describe(program: &OsStr, args: &[&str]) -> String {
         name.push_str(arg);
     }
     name
+}
+
+/// The path of example `name` of the crate under test (`cargo test` builds
+/// a crate's examples beside its tests), found from the running test's own
+/// path so that it works whatever the target directory is.
+pub fn example_path(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test knows its own path");
+    // target/<profile>/deps/<test> -> target/<profile>/examples/<name>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("a test binary lives in target/<profile>/deps");
+    let path = profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "example {name} is not built at {}: `cargo test` builds it, `cargo test --test X` alone may not \
+         (run `cargo build --examples` first)",
+        path.display()
+    );
+    path
 }
 
 #[cfg(test)]
