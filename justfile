@@ -79,6 +79,7 @@ docs-serve: docs
 [group('measure')]
 bench *args:
     cargo bench -q -p proto --bench employee
+    cargo build -q --release -p tcp -p udp --bins --examples
     cargo run -q --release -p bench --bin bench -- "$@"
 
 # Format and lint as CI does

@@ -28,6 +28,10 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
+mod processes;
+mod speed;
+mod variants;
+
 use clap::Parser;
 use measure::{Load, Report};
 use tcp::Stop;
@@ -45,6 +49,10 @@ struct Args {
     /// Requests per run for the request-counting rows.
     #[arg(long, default_value_t = 4000)]
     count: usize,
+    /// Run only the sections whose name contains this (e.g. `tcp`,
+    /// `servers`, `protobuf`).
+    #[arg(long, value_name = "TEXT")]
+    only: Option<String>,
     /// Where `cargo bench -p proto` left criterion's results.
     #[arg(long, default_value_os_t = default_criterion_dir())]
     criterion: PathBuf,
@@ -72,14 +80,19 @@ fn main() -> ExitCode {
         args.runs
     ));
     let mut rows = Vec::new();
-    let sections: [(&str, Section); 5] = [
+    let sections: [(&str, Section); 8] = [
+        ("tcp servers", speed::tcp_servers),
+        ("udp servers", speed::udp_servers),
+        ("server designs", speed::server_designs),
         ("tcp concurrency", tcp_concurrency),
         ("tcp backlog", backlog_against_article),
         ("udp vs tcp", udp_against_tcp),
         ("serial vs threaded", serial_against_threaded),
         ("protobuf vs JSON", protobuf_against_json),
     ];
-    for (name, section) in sections {
+    let chosen = |name: &str| args.only.as_deref().is_none_or(|only| name.contains(only));
+    for (name, section) in sections.into_iter().filter(|(name, _)| chosen(name)) {
+        cli::status(&format!("  {name}..."));
         match section(&args) {
             Ok(mut section_rows) => rows.append(&mut section_rows),
             Err(e) => {

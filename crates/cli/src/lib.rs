@@ -32,7 +32,7 @@
 mod printer;
 mod python;
 
-pub use printer::{Printer, QUEUE_LINES};
+pub use printer::{FLUSH_EVERY, Printer, QUEUE_LINES};
 pub use python::{
     json_dumps, json_dumps_indent, preview, python_addr, python_bytes, python_list, python_repr,
 };

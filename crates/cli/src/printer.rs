@@ -7,6 +7,11 @@
 //! pipe's buffer is full. [`Printer`] moves the printing to a thread of its
 //! own behind a bounded queue: the serving path only queues, and a line that
 //! does not fit is dropped and counted rather than waited for.
+//!
+//! The printing thread wakes every [`FLUSH_EVERY`] and writes what has
+//! queued up in one go, rather than waiting on the queue: a thread parked
+//! on a queue has to be woken by a system call for every line, which would
+//! cost a busy server more than the printing itself.
 
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -14,11 +19,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender, TrySendError};
+use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
 
 /// Lines the queue holds before it starts dropping: several seconds of a
 /// busy server's log, a few hundred KiB at most.
 pub const QUEUE_LINES: usize = 8192;
+
+/// How often the printing thread writes what has queued up: often enough
+/// that a person sees each line at once, seldom enough to cost nothing.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(20);
 
 /// How long [`Printer::finish`] waits for queued lines to reach stdout.
 const DRAIN_WAIT: Duration = Duration::from_secs(1);
@@ -36,10 +45,28 @@ impl Printer {
         let (queue, lines) = crossbeam_channel::bounded::<String>(QUEUE_LINES);
         let (done, drained) = crossbeam_channel::bounded(1);
         thread::spawn(move || {
-            let mut stdout = io::stdout();
-            for line in lines {
+            let mut batch = String::new();
+            loop {
+                thread::sleep(FLUSH_EVERY);
+                batch.clear();
+                let mut closed = false;
+                loop {
+                    match lines.try_recv() {
+                        Ok(line) => {
+                            batch.push_str(&line);
+                            batch.push('\n');
+                        }
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Disconnected) => {
+                            closed = true;
+                            break;
+                        }
+                    }
+                }
                 // A closed stdout ends the output, not the server.
-                if writeln!(stdout, "{line}").is_err() {
+                let written =
+                    batch.is_empty() || io::stdout().lock().write_all(batch.as_bytes()).is_ok();
+                if closed || !written {
                     break;
                 }
             }

@@ -45,7 +45,7 @@ mod server;
 mod stop;
 
 pub use client::{connect, exchange, expected_echo, request};
-pub use server::{Ending, Event, Summary, handle_client, serve, serve_prethreaded};
+pub use server::{Ending, Event, FIRST_WORKERS, Summary, handle_client, serve, serve_prethreaded};
 pub use stop::{Stop, WakeGuard, reachable, wake_listener};
 
 use std::io;

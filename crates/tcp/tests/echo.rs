@@ -342,3 +342,46 @@ fn a_stop_before_the_server_starts_is_not_lost() {
     let summary = serve(&listener, &stop, |_| {}).unwrap();
     assert_eq!(summary.connections, 0);
 }
+
+#[test]
+fn the_worker_pool_grows_past_its_first_threads_for_silent_clients() {
+    // Ten silent clients hold ten workers; the pool started with fewer and
+    // must add one whenever all are busy, so the eleventh is still served.
+    let server = start_v4(Config {
+        idle_timeout: Duration::from_secs(60),
+        workers: 32,
+    });
+    let silent: Vec<TcpStream> = (0..10)
+        .map(|_| TcpStream::connect(server.addr).unwrap())
+        .collect();
+    for _ in &silent {
+        server.expect_log("Connection from");
+    }
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    let reply = request(&mut stream, b"still served", Duration::from_secs(5)).unwrap();
+    assert_eq!(reply, b"Echo: still served");
+    drop(silent);
+    server.stop();
+}
+
+#[test]
+fn past_the_worker_cap_clients_wait_in_the_backlog() {
+    let server = start_v4(Config {
+        idle_timeout: Duration::from_secs(60),
+        workers: 2,
+    });
+    let silent: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(server.addr).unwrap())
+        .collect();
+    for _ in &silent {
+        server.expect_log("Connection from");
+    }
+    // Connected (the kernel completes the handshake) but not served.
+    let mut waiting = TcpStream::connect(server.addr).unwrap();
+    let err = request(&mut waiting, b"wait", Duration::from_millis(300)).unwrap_err();
+    assert!(tcp::is_timeout(&err), "{err}");
+    // A worker freed is a worker for the next client.
+    drop(silent);
+    let mut next = TcpStream::connect(server.addr).unwrap();
+    assert_eq!(request(&mut next, b"now", GUARD).unwrap(), b"Echo: now");
+}
