@@ -20,7 +20,7 @@ pub fn thread_per_connection(listener: &TcpListener, stop: &Stop) -> io::Result<
             match listener.accept() {
                 Ok(_) if stop.is_stopped() => break,
                 Ok((stream, _)) => {
-                    scope.spawn(move || tcp::handle_client(stream));
+                    scope.spawn(move || tcp::handle_client(stream, None));
                 }
                 Err(e) if tcp::is_timeout(&e) => {}
                 Err(e) => return Err(e),
@@ -46,7 +46,7 @@ pub fn acceptor_with_channel(
             let connections = connections.clone();
             scope.spawn(move || {
                 for stream in connections {
-                    let _ = tcp::handle_client(stream);
+                    let _ = tcp::handle_client(stream, None);
                 }
             });
         }

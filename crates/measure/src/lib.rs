@@ -17,9 +17,9 @@
 #![forbid(unsafe_code)]
 
 use std::fmt;
-use std::io;
+use std::io::{self, Write};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -33,6 +33,8 @@ pub struct Load {
     /// No request starts after this much time has passed; the report then
     /// counts what was done so far.
     pub deadline: Duration,
+    /// Print a progress line on stderr every second (for a terminal).
+    pub progress: bool,
 }
 
 impl Load {
@@ -41,11 +43,14 @@ impl Load {
     pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
 
     /// `count` requests from `concurrency` threads, with the default deadline.
+    /// More threads than requests would only wait: the concurrency is capped
+    /// at the count.
     pub fn new(count: usize, concurrency: usize) -> Self {
         Self {
             count,
-            concurrency: concurrency.max(1),
+            concurrency: concurrency.min(count).max(1),
             deadline: Self::DEFAULT_DEADLINE,
+            progress: false,
         }
     }
 }
@@ -65,6 +70,10 @@ pub struct Report {
     pub timed_out: usize,
     /// The first error seen, so a report can say *why* requests failed.
     pub first_error: Option<String>,
+    /// The run was cut short by [`interrupt`] (Ctrl-C).
+    pub interrupted: bool,
+    /// Client threads that could not be started (the rest did the work).
+    pub threads_not_started: usize,
 }
 
 impl Report {
@@ -131,6 +140,21 @@ impl fmt::Display for Report {
         if let Some(error) = &self.first_error {
             write!(f, "\nfirst error: {error}")?;
         }
+        if self.threads_not_started > 0 {
+            write!(
+                f,
+                "\n{} of {} client threads could not be started",
+                self.threads_not_started, self.load.concurrency
+            )?;
+        }
+        if self.interrupted {
+            write!(
+                f,
+                "\ninterrupted after {} of {} requests",
+                self.attempted(),
+                self.load.count
+            )?;
+        }
         Ok(())
     }
 }
@@ -147,6 +171,16 @@ pub fn human(d: Duration) -> String {
     }
 }
 
+/// Set by [`interrupt`]: no new request starts once it is.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Ends every [`run`] in progress early, as if its deadline had passed: the
+/// report then counts what was done. A client binary calls it on Ctrl-C, so
+/// an interrupted run still prints its numbers.
+pub fn interrupt() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
 /// Calls `request` `load.count` times from `load.concurrency` threads and
 /// times each call.
 ///
@@ -160,28 +194,50 @@ where
     let next = AtomicUsize::new(0);
     let started = Instant::now();
     let outcomes = Mutex::new(Outcomes::default());
-
-    thread::scope(|scope| {
-        for _ in 0..load.concurrency.max(1) {
-            scope.spawn(|| {
-                // Each thread keeps its own tally and merges it once at the
-                // end, so the lock is never on the hot path.
-                let mut mine = Outcomes::default();
-                while next.fetch_add(1, Ordering::Relaxed) < load.count
-                    && started.elapsed() < load.deadline
-                {
-                    let sent = Instant::now();
-                    match request() {
-                        Ok(()) => mine.latencies.push(sent.elapsed()),
-                        Err(e) => mine.record_failure(e),
-                    }
-                }
-                outcomes
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .merge(mine);
-            });
+    let finished = AtomicBool::new(false);
+    let keep_going = || {
+        !INTERRUPTED.load(Ordering::Relaxed)
+            && next.fetch_add(1, Ordering::Relaxed) < load.count
+            && started.elapsed() < load.deadline
+    };
+    let client = || {
+        // Each thread keeps its own tally and merges it once at the end, so
+        // the lock is never on the hot path.
+        let mut mine = Outcomes::default();
+        while keep_going() {
+            let sent = Instant::now();
+            match request() {
+                Ok(()) => mine.latencies.push(sent.elapsed()),
+                Err(e) => mine.record_failure(e),
+            }
         }
+        outcomes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .merge(mine);
+    };
+
+    let mut threads_not_started = 0;
+    thread::scope(|scope| {
+        if load.progress {
+            scope.spawn(|| show_progress(&next, load, started, &finished));
+        }
+        let mut clients = Vec::new();
+        for _ in 0..load.concurrency.max(1) {
+            // A thread the system cannot start (too many threads, too little
+            // memory) is a smaller load, not a crash.
+            match thread::Builder::new().spawn_scoped(scope, client) {
+                Ok(handle) => clients.push(handle),
+                Err(_) => threads_not_started += 1,
+            }
+        }
+        if clients.is_empty() {
+            client();
+        }
+        for handle in clients {
+            let _ = handle.join();
+        }
+        finished.store(true, Ordering::Relaxed);
     });
 
     let elapsed = started.elapsed();
@@ -189,6 +245,7 @@ where
         .into_inner()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     outcomes.latencies.sort_unstable();
+    let attempted = outcomes.latencies.len() + outcomes.errors + outcomes.timed_out;
     Report {
         load,
         elapsed,
@@ -196,6 +253,27 @@ where
         errors: outcomes.errors,
         timed_out: outcomes.timed_out,
         first_error: outcomes.first_error,
+        interrupted: INTERRUPTED.load(Ordering::Relaxed) && attempted < load.count,
+        threads_not_started,
+    }
+}
+
+/// Once a second until `finished`: how far the run has come, on stderr.
+fn show_progress(next: &AtomicUsize, load: Load, started: Instant, finished: &AtomicBool) {
+    let mut last = Instant::now();
+    while !finished.load(Ordering::Relaxed) {
+        thread::sleep(Duration::from_millis(50));
+        if last.elapsed() < Duration::from_secs(1) || finished.load(Ordering::Relaxed) {
+            continue;
+        }
+        last = Instant::now();
+        let done = next.load(Ordering::Relaxed).min(load.count);
+        let rate = done as f64 / started.elapsed().as_secs_f64();
+        let _ = writeln!(
+            io::stderr().lock(),
+            "  {done} of {} requests, {rate:.0}/s so far",
+            load.count
+        );
     }
 }
 
@@ -281,6 +359,8 @@ mod tests {
             errors: 0,
             timed_out: 0,
             first_error: None,
+            interrupted: false,
+            threads_not_started: 0,
         };
         assert_eq!(report.percentile(50.0), Some(Duration::from_millis(2)));
         assert_eq!(report.percentile(90.0), Some(Duration::from_millis(4)));
@@ -288,6 +368,13 @@ mod tests {
         assert_eq!(report.requests_per_sec(), 2.0);
         assert_eq!(human(Duration::from_micros(380)), "380 µs");
         assert_eq!(human(Duration::from_micros(1200)), "1.20 ms");
+    }
+
+    #[test]
+    fn concurrency_is_capped_at_the_count() {
+        assert_eq!(Load::new(2, 5000).concurrency, 2);
+        assert_eq!(Load::new(0, 8).concurrency, 1);
+        assert_eq!(Load::new(100, 8).concurrency, 8);
     }
 
     #[test]

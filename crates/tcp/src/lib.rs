@@ -44,8 +44,14 @@ mod client;
 mod server;
 mod stop;
 
-pub use client::{connect, exchange, expected_echo, request};
-pub use server::{Ending, Event, FIRST_WORKERS, Summary, handle_client, serve, serve_prethreaded};
+pub use client::{
+    Reply, WRITE_BEFORE_READING, connect, exchange, exchange_reply, expected_echo, request,
+    send_and_read,
+};
+pub use server::{
+    Ending, Event, FIRST_WORKERS, MAX_CONNECTION_TIME, Summary, handle_client, serve,
+    serve_for_at_most, serve_prethreaded,
+};
 pub use stop::{Stop, WakeGuard, reachable, wake_listener};
 
 use std::io;

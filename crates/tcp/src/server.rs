@@ -26,6 +26,9 @@ pub enum Event {
     Idle(SocketAddr),
     /// The client stopped reading its echo: our write timed out.
     StoppedReading(SocketAddr),
+    /// The connection reached the server's time limit (see
+    /// [`MAX_CONNECTION_TIME`]) after this many bytes; closed.
+    TookTooLong(SocketAddr, u64),
     /// The client reset the connection (it closed with our echo unread).
     Reset(SocketAddr),
     /// Any other I/O error on one connection.
@@ -54,6 +57,11 @@ impl fmt::Display for Event {
             Event::StoppedReading(addr) => write!(
                 f,
                 "{} stopped reading (write timed out); closed",
+                python_addr(*addr)
+            ),
+            Event::TookTooLong(addr, echoed) => write!(
+                f,
+                "{} still sending after the time limit ({echoed} bytes echoed); closed",
                 python_addr(*addr)
             ),
             Event::Reset(addr) => write!(
@@ -88,6 +96,23 @@ pub struct Summary {
 /// are every connection's idle timeout, so a silent client holds the loop
 /// for that long at most. Every line worth printing goes to `on_event`.
 pub fn serve(listener: &TcpListener, stop: &Stop, on_event: impl Fn(Event)) -> io::Result<Summary> {
+    serve_for_at_most(listener, stop, Some(MAX_CONNECTION_TIME), on_event)
+}
+
+/// How long [`serve`] gives one client before it closes the connection.
+/// One client at a time means one client can lock everyone else out: a
+/// byte every 0.4 s never trips a 0.5 s idle timeout. Ten seconds is far
+/// more than any honest exchange in this chapter needs.
+pub const MAX_CONNECTION_TIME: Duration = Duration::from_secs(10);
+
+/// [`serve`] with the time a connection may take chosen by the caller
+/// (`None`: no limit but the idle timeout, as in the article).
+pub fn serve_for_at_most(
+    listener: &TcpListener,
+    stop: &Stop,
+    max_connection_time: Option<Duration>,
+    on_event: impl Fn(Event),
+) -> io::Result<Summary> {
     let _wake = stop.on_stop({
         let addr = listener.local_addr()?;
         move || wake_listener(addr, 1)
@@ -95,7 +120,7 @@ pub fn serve(listener: &TcpListener, stop: &Stop, on_event: impl Fn(Event)) -> i
     let served = AtomicU64::new(0);
     let mut failures = AcceptFailures::default();
     while let Some((stream, addr)) = next_client(listener, stop, &mut failures, &on_event)? {
-        serve_client(stream, addr, &served, &on_event);
+        serve_client(stream, addr, max_connection_time, &served, &on_event);
     }
     Ok(Summary {
         connections: served.into_inner(),
@@ -204,7 +229,8 @@ impl<'a, F: Fn(Event) + Sync> Pool<'a, F> {
                 // Nobody is left in `accept`: add a worker for the next client.
                 self.add_worker(scope);
             }
-            serve_client(stream, addr, &self.served, self.on_event);
+            // Each client has its own worker: no limit beyond the idle timeout.
+            serve_client(stream, addr, None, &self.served, self.on_event);
             self.busy.fetch_sub(1, Ordering::SeqCst);
         }
     }
@@ -238,13 +264,15 @@ fn next_client(
 fn serve_client(
     stream: TcpStream,
     addr: SocketAddr,
+    max_time: Option<Duration>,
     served: &AtomicU64,
     on_event: &impl Fn(Event),
 ) {
     served.fetch_add(1, Ordering::Relaxed);
     on_event(Event::Connection(addr));
-    match handle_client(stream) {
+    match handle_client(stream, max_time) {
         Ok(Ending::Finished(_) | Ending::ClosedEmpty) => {}
+        Ok(Ending::TookTooLong(echoed)) => on_event(Event::TookTooLong(addr, echoed)),
         Ok(Ending::WentQuiet(echoed)) => on_event(Event::WentQuiet(addr, echoed)),
         Ok(Ending::Idle) => on_event(Event::Idle(addr)),
         // Our reads time out inside handle_client; a timeout that escapes
@@ -308,6 +336,9 @@ pub enum Ending {
     ClosedEmpty,
     /// The client connected and sent nothing within the idle timeout.
     Idle,
+    /// The connection reached its time limit after this many bytes were
+    /// echoed; the server closed it.
+    TookTooLong(u64),
 }
 
 // ANCHOR: handle_client
@@ -321,7 +352,12 @@ pub enum Ending {
 /// Reading until end-of-stream fixes both. The article's client, which reads
 /// once and then closes, still gets a short message's whole reply in its one
 /// read; a long one it cuts at 1024 bytes, and its close resets the rest.
-pub fn handle_client(mut stream: TcpStream) -> io::Result<Ending> {
+///
+/// `max_time` bounds the whole connection: a client that trickles bytes
+/// just faster than the idle timeout is closed once it has had that long.
+pub fn handle_client(mut stream: TcpStream, max_time: Option<Duration>) -> io::Result<Ending> {
+    let started = Instant::now();
+    let out_of_time = || max_time.is_some_and(|max| started.elapsed() >= max);
     let mut buf = [0u8; RECV_BUFFER_SIZE];
     let first = match stream.read(&mut buf) {
         Ok(0) => return Ok(Ending::ClosedEmpty),
@@ -343,6 +379,9 @@ pub fn handle_client(mut stream: TcpStream) -> io::Result<Ending> {
             Ok(n) => {
                 stream.write_all(&buf[..n])?;
                 echoed += n as u64;
+                if out_of_time() {
+                    break Ending::TookTooLong(echoed);
+                }
             }
             Err(e) if is_timeout(&e) => break Ending::WentQuiet(echoed),
             Err(e) => return Err(e),

@@ -279,7 +279,7 @@ fn handle_client_reports_how_the_connection_ended() {
     let client = thread::spawn(move || echo(addr, b"12345"));
     let (stream, _) = listener.accept().unwrap();
     stream.set_read_timeout(Some(GUARD)).unwrap();
-    let ending = handle_client(stream).unwrap();
+    let ending = handle_client(stream, None).unwrap();
     assert_eq!(ending, tcp::Ending::Finished(5));
     assert_eq!(client.join().unwrap(), b"Echo: 12345");
 }

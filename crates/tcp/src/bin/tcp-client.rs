@@ -3,12 +3,17 @@
 //! request, like the article) and prints throughput and latency instead.
 #![forbid(unsafe_code)]
 
-use std::io;
-use std::num::NonZeroUsize;
+use std::fs;
+use std::io::{self, IsTerminal};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+
+/// A reply longer than this is shown by its length and first bytes: one
+/// screen, not thousands of lines of `\x..`.
+const SHOW_WHOLE_REPLY_UP_TO: usize = 1024;
 
 /// Echo client: connects, sends a message, prints the server's reply.
 #[derive(Parser)]
@@ -23,85 +28,149 @@ struct Args {
     /// What to send.
     #[arg(long, default_value = tcp::DEFAULT_MESSAGE)]
     message: String,
-    /// Seconds to wait for connect and for each read or write.
-    #[arg(long, value_name = "SECONDS", default_value = "5.0", value_parser = cli::parse_seconds)]
+    /// Send the bytes of this file instead of --message.
+    #[arg(long, value_name = "FILE", conflicts_with = "message")]
+    message_file: Option<PathBuf>,
+    /// Seconds the whole exchange may take: connect, send and the whole reply.
+    #[arg(long, value_name = "SECONDS", default_value = "5.0",
+          value_parser = cli::parse_seconds, allow_negative_numbers = true)]
     timeout: Duration,
     /// Send this many requests (one connection each) and report the speed.
-    #[arg(long)]
-    count: Option<usize>,
-    /// With --count: how many requests are in flight at once.
-    #[arg(long, default_value = "1", requires = "count")]
-    concurrency: NonZeroUsize,
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    count: Option<u64>,
+    /// With --count: how many requests are in flight at once (at most
+    /// --count).
+    #[arg(long, default_value = "1", requires = "count",
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    concurrency: u64,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    let message = match &args.message_file {
+        None => args.message.clone().into_bytes(),
+        Some(path) => match read_message(path) {
+            Ok(bytes) => bytes,
+            Err(e) => return cli::fail(&e),
+        },
+    };
     match args.count {
-        None => exchange_once(&args),
-        Some(count) => load(&args, count),
+        None => exchange_once(&args, &message),
+        Some(count) => load(&args, &message, count as usize),
     }
 }
 
-fn exchange_once(args: &Args) -> ExitCode {
-    match exchange(args) {
-        Ok(reply) => {
-            cli::say(&format!("Received: {}", cli::python_bytes(&reply)));
-            ExitCode::SUCCESS
-        }
-        Err(e) => cli::fail(&explain(args, &e)),
+/// The file's bytes, if they fit in a reply the client will accept.
+fn read_message(path: &PathBuf) -> Result<Vec<u8>, String> {
+    let limit = tcp::MAX_REPLY_BYTES - tcp::ECHO_PREFIX.len() as u64;
+    let size = fs::metadata(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .len();
+    if size > limit {
+        return Err(format!(
+            "{} is {size} bytes; the echo of at most {limit} bytes fits the reply limit",
+            path.display()
+        ));
+    }
+    fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+fn exchange_once(args: &Args, message: &[u8]) -> ExitCode {
+    let reply = tcp::exchange_reply(&args.host, args.port, message, args.timeout);
+    if !reply.data.is_empty() || reply.error.is_none() {
+        cli::say(&format!("Received: {}", show(&reply.data)));
+    }
+    match &reply.error {
+        None => ExitCode::SUCCESS,
+        Some(e) => cli::fail(&explain(args, message, &reply.data, e)),
     }
 }
 
-fn exchange(args: &Args) -> io::Result<Vec<u8>> {
-    tcp::exchange(&args.host, args.port, args.message.as_bytes(), args.timeout)
+/// The reply as Python prints bytes, or its length and first bytes when it
+/// would fill the screen.
+fn show(reply: &[u8]) -> String {
+    if reply.len() <= SHOW_WHOLE_REPLY_UP_TO {
+        cli::python_bytes(reply)
+    } else {
+        cli::preview(reply)
+    }
 }
 
-fn load(args: &Args, count: usize) -> ExitCode {
-    let expected = tcp::expected_echo(args.message.as_bytes());
+fn load(args: &Args, message: &[u8], count: usize) -> ExitCode {
+    let expected = tcp::expected_echo(message);
+    let load = measure::Load {
+        progress: io::stderr().is_terminal(),
+        ..measure::Load::new(count, args.concurrency as usize)
+    };
     cli::say(&format!(
-        "Sending {count} requests to {}:{}, {} at a time...",
-        args.host, args.port, args.concurrency
+        "Sending {count} requests to {}, {} at a time...",
+        target(args),
+        load.concurrency
     ));
-    let report = measure::run(measure::Load::new(count, args.concurrency.get()), || {
-        let reply = exchange(args)?;
+    // Ctrl-C ends the run early; the report still counts what was done.
+    if let Err(e) = cli::on_termination(measure::interrupt) {
+        return cli::fail(&e.to_string());
+    }
+    let report = measure::run(load, || {
+        let reply = tcp::exchange(&args.host, args.port, message, args.timeout)?;
         if reply == expected {
             Ok(())
         } else {
             Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("unexpected reply {}", cli::python_bytes(&reply)),
+                format!("unexpected reply {}", cli::preview(&reply)),
             ))
         }
     });
     cli::say(&report.to_string());
-    if report.errors + report.timed_out == 0 {
+    if report.errors + report.timed_out == 0 && !report.interrupted {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     }
 }
 
-/// One line that says what went wrong and what to try.
-fn explain(args: &Args, e: &io::Error) -> String {
-    // An IPv6 address needs brackets before the port: [::1]:8080.
-    let target = if args.host.contains(':') {
+/// `host:port` as the user gave them; an IPv6 address in brackets.
+fn target(args: &Args) -> String {
+    if args.host.contains(':') {
         format!("[{}]:{}", args.host, args.port)
     } else {
         format!("{}:{}", args.host, args.port)
-    };
+    }
+}
+
+/// One line that says what went wrong and what to try.
+fn explain(args: &Args, message: &[u8], received: &[u8], e: &io::Error) -> String {
+    let target = target(args);
     match e.kind() {
         io::ErrorKind::ConnectionRefused => format!(
             "cannot connect to {target}: connection refused — is tcp-server running? (just tcp-server)"
         ),
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => format!(
-            "no complete reply from {target} within {} s",
-            args.timeout.as_secs_f64()
+            "no complete reply from {target} within {} ({} bytes had arrived)",
+            cli::show_seconds(args.timeout),
+            received.len()
         ),
-        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => format!(
-            "{target} reset the connection: the server closed before reading all {} bytes \
-             we sent (does it read only once, like the article's recv(1024)?) ({e})",
-            args.message.len()
-        ),
+        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => {
+            // What a server that reads once (the article's recv(1024)) sends
+            // before its close resets the rest: the prefix and the start.
+            let read_once = message.len() > tcp::RECV_BUFFER_SIZE
+                && received.len() <= tcp::ECHO_PREFIX.len() + tcp::RECV_BUFFER_SIZE
+                && tcp::expected_echo(message).starts_with(received);
+            let guess = if read_once {
+                format!(
+                    " — it closed with part of our {} bytes unread (does it read only once, \
+                     like the article's recv(1024)?)",
+                    message.len()
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                "{target} reset the connection after {} bytes of reply{guess} ({e})",
+                received.len()
+            )
+        }
         _ => format!("{target}: {e}"),
     }
 }

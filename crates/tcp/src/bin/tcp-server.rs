@@ -25,8 +25,15 @@ struct Args {
     #[arg(long, default_value_t = tcp::DEFAULT_BACKLOG)]
     backlog: i32,
     /// Seconds of silence after which a client is considered done.
-    #[arg(long, value_name = "SECONDS", default_value = "0.5", value_parser = cli::parse_seconds)]
+    #[arg(long, value_name = "SECONDS", default_value = "0.5",
+          value_parser = cli::parse_seconds, allow_negative_numbers = true)]
     idle_timeout: Duration,
+    /// Seconds one client may take in all before it is closed, so that a
+    /// slow client cannot lock the others out of the serial loop.
+    #[arg(long, value_name = "SECONDS", default_value = "10",
+          value_parser = cli::parse_seconds, allow_negative_numbers = true,
+          conflicts_with = "threads")]
+    max_connection_time: Duration,
     /// Serve up to N clients at once, one worker thread each, instead of
     /// one at a time like the article [default N: 1024].
     #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1024",
@@ -53,7 +60,9 @@ fn main() -> ExitCode {
         |printer| {
             let log = |event: tcp::Event| printer.line(event.to_string());
             let served = match args.threads {
-                None => tcp::serve(&listener, &stop, log),
+                None => {
+                    tcp::serve_for_at_most(&listener, &stop, Some(args.max_connection_time), log)
+                }
                 Some(workers) => tcp::serve_prethreaded(&listener, &stop, workers.into(), log),
             };
             served
@@ -75,6 +84,7 @@ mod tests {
         assert_eq!(args.port, tcp::DEFAULT_PORT);
         assert_eq!(args.backlog, tcp::DEFAULT_BACKLOG);
         assert_eq!(args.threads, None);
+        assert_eq!(args.max_connection_time, tcp::MAX_CONNECTION_TIME);
         let threaded = Args::parse_from(["tcp-server", "--threads"]);
         assert_eq!(
             threaded.threads.map(usize::from),
