@@ -1,5 +1,7 @@
 # netlab: `just` lists every recipe, grouped by chapter. Extra arguments pass
 # through to the program: `just tcp-client --message hi --port 8081`.
+# Recipe lines start with `@` so that only the program's own output shows,
+# as in the book's transcripts.
 
 # Quote-safe pass-through: recipe lines see the arguments as "$@".
 set positional-arguments
@@ -11,79 +13,89 @@ default:
 # Every chapter end to end on loopback, printed as a story
 [group('start here')]
 tour:
-    cargo run -q -p tour
+    @cargo run -q -p tour
 
 # Run the tests (the README's test command)
 [group('start here')]
 test:
-    cargo test --workspace
+    @cargo test --workspace
 
 # Echo server on localhost:8080 (--port, --threads, --backlog 5, --idle-timeout S)
 [group('1 tcp')]
 tcp-server *args:
-    cargo run -q -p tcp --bin tcp-server -- "$@"
+    @cargo run -q -p tcp --bin tcp-server -- "$@"
 
 # Send "Hello, Server!" and print the echo (--message, --count N --concurrency C)
 [group('1 tcp')]
 tcp-client *args:
-    cargo run -q -p tcp --bin tcp-client -- "$@"
+    @cargo run -q -p tcp --bin tcp-client -- "$@"
 
 # UDP server on localhost:9090 (--port, --host 0.0.0.0 --reuse-addr for broadcast)
 [group('2 udp')]
 udp-server *args:
-    cargo run -q -p udp --bin udp-server -- "$@"
+    @cargo run -q -p udp --bin udp-server -- "$@"
 
 # Send "Hello, UDP Server!" and print the ACK (--timeout S, --broadcast, --count N)
 [group('2 udp')]
 udp-client *args:
-    cargo run -q -p udp --bin udp-client -- "$@"
+    @cargo run -q -p udp --bin udp-client -- "$@"
 
 # Create the article's Employee, show its bytes, parse them back
 [group('3 proto')]
 proto-demo *args:
-    cargo run -q -p proto --bin employee -- demo "$@"
+    @cargo run -q -p proto --bin employee -- demo "$@"
 
 # Write an Employee's bytes to stdout (--name, --project, --meta K=V, --email, --framed)
 [group('3 proto')]
 proto-encode *args:
-    cargo run -q -p proto --bin employee -- encode "$@"
+    @cargo run -q -p proto --bin employee -- encode "$@"
 
 # Print the fields of Employee bytes from FILE or stdin (--raw, --v2, --framed)
 [group('3 proto')]
 proto-decode *args:
-    cargo run -q -p proto --bin employee -- decode "$@"
+    @cargo run -q -p proto --bin employee -- decode "$@"
 
 # Start the classroom exercises (installs rustlings 6.5.0 if missing)
 [group('learn')]
 exercises:
-    command -v rustlings >/dev/null || cargo install rustlings --version 6.5.0 --locked
-    cd exercises && rustlings
+    @command -v rustlings >/dev/null || cargo install rustlings --version 6.5.0 --locked
+    @cd exercises && rustlings
 
-# Check one exercise, e.g. `just check tcp1_threaded_echo`
+# Check one exercise as rustlings does (tests, clippy, then its main), e.g. `just check tcp1_threaded_echo`
 [group('learn')]
 check name:
-    cd exercises && cargo test -q --bin "$1"
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cd exercises
+    if ! grep -qx "name = \"$1\"" info.toml; then
+        echo "no exercise named '$1'; the exercises are:" >&2
+        grep '^name = ' info.toml | cut -d'"' -f2 | sed 's/^/  /' >&2
+        exit 2
+    fi
+    cargo test -q --bin "$1"
+    cargo clippy -q --bin "$1" -- -D warnings
+    cargo run -q --bin "$1"
 
 # Build the book into docs/book (installs mdbook 0.5.4 if missing)
 [group('learn')]
 docs:
-    mdbook --version 2>/dev/null | grep -q 0.5.4 || cargo install mdbook --version 0.5.4 --locked
-    mdbook build docs
+    @mdbook --version 2>/dev/null | grep -q 0.5.4 || cargo install mdbook --version 0.5.4 --locked
+    @mdbook build docs
 
 # Serve the book at http://localhost:3000 and rebuild on change
 [group('learn')]
 docs-serve: docs
-    mdbook serve docs --open
+    @mdbook serve docs --open
 
 # Measure each chapter's claim as a ratio in one run; prints a Markdown table
 [group('measure')]
 bench *args:
-    cargo bench -q -p proto --bench employee
-    cargo build -q --release -p tcp -p udp --bins --examples
-    cargo run -q --release -p bench --bin bench -- "$@"
+    @cargo bench -q -p proto --bench employee
+    @cargo build -q --release -p tcp -p udp --bins --examples
+    @cargo run -q --release -p bench --bin bench -- "$@"
 
 # Format and lint as CI does
 [group('develop')]
 lint:
-    cargo fmt --all --check
-    cargo clippy --workspace --all-targets -- -D warnings
+    @cargo fmt --all --check
+    @cargo clippy --workspace --all-targets -- -D warnings

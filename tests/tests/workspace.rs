@@ -55,6 +55,8 @@ fn recipes_running_binaries() -> Vec<(String, String)> {
             current = line.split([' ', ':']).next().map(str::to_string);
         } else if let (Some(recipe), true) = (&current, line.contains("cargo run"))
             && let Some(bin) = word_after(line, "--bin").or_else(|| word_after(line, "-p"))
+            // `just check NAME` runs an exercise named by its argument.
+            && !bin.starts_with('"')
         {
             recipes.push((recipe.clone(), bin.to_string()));
         }
@@ -150,7 +152,7 @@ fn readme_quick_start_and_ci_run_the_same_test_command() {
         "CI must end with the README's test command"
     );
     assert!(
-        read("justfile").contains("    cargo test --workspace"),
+        read("justfile").contains("    @cargo test --workspace"),
         "`just test` must run the same"
     );
 }
@@ -179,6 +181,40 @@ fn tour_runs_every_chapter_and_all_pass() {
         transcript.ends_with(&format!("all {} chapters ok", tour::CHAPTERS.len())),
         "{transcript}"
     );
+}
+
+#[test]
+fn recipes_do_not_echo_their_commands() {
+    // The book's transcripts show only what the programs print; a recipe
+    // line without `@` would add the command itself above that.
+    for line in read("justfile").lines() {
+        let body = line.strip_prefix("    ").unwrap_or("");
+        let in_script = body.is_empty() || !line.starts_with("    ");
+        if !in_script && !body.starts_with('@') && !body.starts_with('#') {
+            // Lines of a `#!` script recipe are a script, not echoed.
+            assert!(
+                is_script_line(line),
+                "justfile line echoes itself (start it with @): {line}"
+            );
+        }
+    }
+}
+
+/// Whether `line` belongs to a recipe that starts with a `#!` line.
+fn is_script_line(line: &str) -> bool {
+    let justfile = read("justfile");
+    let mut in_script = false;
+    for l in justfile.lines() {
+        if !l.starts_with("    ") {
+            in_script = false;
+        } else if l.trim_start().starts_with("#!") {
+            in_script = true;
+        }
+        if l == line {
+            return in_script;
+        }
+    }
+    false
 }
 
 #[test]
