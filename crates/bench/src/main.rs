@@ -94,7 +94,12 @@ fn main() -> ExitCode {
     for (name, section) in sections.into_iter().filter(|(name, _)| chosen(name)) {
         cli::status(&format!("  {name}..."));
         match section(&args) {
-            Ok(mut section_rows) => rows.append(&mut section_rows),
+            // The machine's load while the section ran, beside each row: a
+            // ratio measured on a busy machine says so.
+            Ok(section_rows) => {
+                let load = load_average();
+                rows.extend(section_rows.into_iter().map(|row| (row, load.clone())));
+            }
             Err(e) => {
                 return cli::fail(&format!("{name}: {e}"));
             }
@@ -344,9 +349,12 @@ fn listen_overflows() -> u64 {
 fn udp_against_tcp(args: &Args) -> io::Result<Vec<Row>> {
     let udp_server = start_udp_server()?;
     let udp_addr = udp_server.addr;
-    // The kept-open connection must outlive the pauses between runs, and
-    // holds one worker while the connect-per-request runs use another.
-    let tcp_server = start_tcp_server(tcp::DEFAULT_BACKLOG, Duration::from_secs(60), 2)?;
+    // Like with like: both TCP references are the serial server the tcp
+    // rows measure, one for the kept-open connection (which must outlive the
+    // pauses between runs, and would hold a serial server's only loop) and
+    // one for a connection per request.
+    let kept_open_server = start_tcp_server(tcp::DEFAULT_BACKLOG, Duration::from_secs(60), 1)?;
+    let tcp_server = start_tcp_server(tcp::DEFAULT_BACKLOG, tcp::DEFAULT_IDLE_TIMEOUT, 1)?;
     let tcp_addr = tcp_server.addr;
     let message = udp::DEFAULT_MESSAGE.as_bytes();
     let expected = udp::expected_ack(message);
@@ -356,7 +364,7 @@ fn udp_against_tcp(args: &Args) -> io::Result<Vec<Row>> {
         let reply = client.request(message)?;
         expect(reply == expected, "wrong ACK")
     };
-    let kept_open = Mutex::new(KeptOpen::connect(tcp_addr)?);
+    let kept_open = Mutex::new(KeptOpen::connect(kept_open_server.addr)?);
     let tcp_round_trip = || {
         let mut stream = kept_open.lock().unwrap_or_else(|p| p.into_inner());
         stream.round_trip(message)
@@ -382,14 +390,19 @@ fn udp_against_tcp(args: &Args) -> io::Result<Vec<Row>> {
             chapter: "udp",
             measured: "request/ACK round trip, median latency, 1 client".into(),
             figure: format!("{udp_p50:.1} µs"),
-            reference: format!("TCP round trip on a kept-open connection: {open_p50:.1} µs"),
+            reference: format!(
+                "TCP round trip on a kept-open connection (serial server): {open_p50:.1} µs"
+            ),
             ratio: format!("{:.2}x (TCP/UDP time)", open_p50 / udp_p50),
         },
         Row {
             chapter: "udp",
             measured: "request/ACK exchanges per second, 1 client".into(),
             figure: per_sec(udp_rate),
-            reference: format!("TCP connect per request: {}", per_sec(connect_rate)),
+            reference: format!(
+                "TCP connect per request (serial server): {}",
+                per_sec(connect_rate)
+            ),
             ratio: format!("{:.2}x", udp_rate / connect_rate),
         },
     ])
@@ -568,12 +581,12 @@ fn per_sec(rate: f64) -> String {
     }
 }
 
-fn print_table(rows: &[Row]) {
-    cli::say("| chapter | measured | figure | reference (same run) | ratio |");
-    cli::say("|---|---|---|---|---|");
-    for row in rows {
+fn print_table(rows: &[(Row, String)]) {
+    cli::say("| chapter | measured | figure | reference (same run) | ratio | load |");
+    cli::say("|---|---|---|---|---|---|");
+    for (row, load) in rows {
         cli::say(&format!(
-            "| {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {load} |",
             row.chapter, row.measured, row.figure, row.reference, row.ratio
         ));
     }
@@ -593,11 +606,17 @@ fn machine() -> String {
                 .map(|name| name.trim().to_string())
         })
         .unwrap_or_else(|| "unknown CPU".into());
-    let load = fs::read_to_string("/proc/loadavg")
+    format!(
+        "Machine: {cores} cores, {cpu}; loopback only; medians of runs that alternate figure and \
+         reference; load: the one-minute load average after the row was measured (above {cores} \
+         means other work shared the cores)."
+    )
+}
+
+/// The one-minute load average, as /proc/loadavg gives it.
+fn load_average() -> String {
+    fs::read_to_string("/proc/loadavg")
         .ok()
         .and_then(|l| l.split_whitespace().next().map(str::to_string))
-        .unwrap_or_else(|| "?".into());
-    format!(
-        "Machine: {cores} cores, {cpu}, load average {load}; loopback only; medians of runs that alternate figure and reference."
-    )
+        .unwrap_or_else(|| "?".into())
 }
