@@ -100,17 +100,19 @@ pub fn run_server(
     }
     let printer = Printer::start();
     let served = serve(&printer);
-    if let Ok(summary) = &served {
-        printer.line(summary.clone());
-    }
     let dropped = printer.finish();
     if dropped > 0 {
         warn(&format!(
             "{dropped} log lines dropped: stdout was not keeping up"
         ));
     }
+    // Printed directly, after the queue: the summary must not be one of
+    // the lines a stuck stdout drops.
     match served {
-        Ok(_) => ExitCode::SUCCESS,
+        Ok(summary) => {
+            say(&summary);
+            ExitCode::SUCCESS
+        }
         Err(e) => fail(&e),
     }
 }

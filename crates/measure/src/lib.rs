@@ -102,6 +102,31 @@ impl Report {
         Some(self.latencies[rank.clamp(1, n) - 1])
     }
 
+    /// The mean latency of the successful requests.
+    pub fn mean(&self) -> Option<Duration> {
+        let n = u32::try_from(self.latencies.len())
+            .ok()
+            .filter(|&n| n > 0)?;
+        Some(self.latencies.iter().sum::<Duration>() / n)
+    }
+
+    /// The report as one JSON line, for scripts and `just bench`:
+    /// `{"n": 1000, "ok": 1000, "errors": 0, "rps": 19231.0, "mean_us": 410.2,
+    /// "p50_us": 380.0, "p99_us": 1200.0}` (`errors` counts timeouts too).
+    pub fn to_json(&self) -> String {
+        let micros = |d: Option<Duration>| d.map_or(0.0, |d| d.as_secs_f64() * 1e6);
+        let value = serde_json::json!({
+            "n": self.attempted(),
+            "ok": self.latencies.len(),
+            "errors": self.errors + self.timed_out,
+            "rps": round1(self.requests_per_sec()),
+            "mean_us": round1(micros(self.mean())),
+            "p50_us": round1(micros(self.percentile(50.0))),
+            "p99_us": round1(micros(self.percentile(99.0))),
+        });
+        cli::json_dumps(&value)
+    }
+
     /// The share of attempted requests that timed out, in percent.
     pub fn loss_percent(&self) -> f64 {
         match self.attempted() {
@@ -157,6 +182,11 @@ impl fmt::Display for Report {
         }
         Ok(())
     }
+}
+
+/// One decimal is all a rate or a latency in microseconds needs.
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
 }
 
 /// Formats a latency the way people read them: µs below a millisecond.
@@ -375,6 +405,24 @@ mod tests {
         assert_eq!(Load::new(2, 5000).concurrency, 2);
         assert_eq!(Load::new(0, 8).concurrency, 1);
         assert_eq!(Load::new(100, 8).concurrency, 8);
+    }
+
+    #[test]
+    fn json_report_has_the_agreed_keys_in_order() {
+        let report = Report {
+            load: Load::new(4, 1),
+            elapsed: Duration::from_secs(2),
+            latencies: [1, 2, 3, 4].map(Duration::from_millis).to_vec(),
+            errors: 1,
+            timed_out: 1,
+            first_error: None,
+            interrupted: false,
+            threads_not_started: 0,
+        };
+        assert_eq!(
+            report.to_json(),
+            r#"{"n": 6, "ok": 4, "errors": 2, "rps": 2.0, "mean_us": 2500.0, "p50_us": 2000.0, "p99_us": 4000.0}"#
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@
 use std::fmt;
 use std::io::{self, Read, Write};
 
-use crate::wire::{MAX_VARINT_LEN, write_varint};
+use crate::wire::{MAX_VARINT_LEN, read_varint, write_varint};
 
 /// The default bound on one frame: 1 MiB. The article's record is about a
 /// hundred bytes, so this is generous, yet a peer claiming 4 GiB is turned
@@ -150,6 +150,27 @@ fn read_length<R: Read>(reader: &mut R) -> Result<Option<u64>, FrameError> {
 }
 // ANCHOR_END: read_frame
 
+/// Whether `data` is whole frames back to back: a length prefix, exactly
+/// that many bytes, and so on to the very end.
+///
+/// `employee decode` asks this when bytes fail to parse as one bare message:
+/// if they split exactly into frames, the user most likely forgot
+/// `--framed`. Bare messages rarely pass by chance: the first byte, read as
+/// a length, has to land exactly on a boundary, and so on to the end.
+pub fn looks_framed(data: &[u8]) -> bool {
+    let mut pos = 0;
+    while pos < data.len() {
+        let Ok((declared, start)) = read_varint(data, pos, 0) else {
+            return false;
+        };
+        match usize::try_from(declared) {
+            Ok(len) if len <= data.len() - start => pos = start + len,
+            _ => return false,
+        }
+    }
+    !data.is_empty()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,5 +210,18 @@ mod tests {
             read_frame(&mut input, 10),
             Err(FrameError::LengthTooLong)
         ));
+    }
+
+    #[test]
+    fn whole_frames_look_framed_and_a_bare_message_does_not() {
+        let message = crate::create_employee();
+        let mut two = Vec::new();
+        write_frame(&mut two, &message).unwrap();
+        assert!(looks_framed(&two));
+        write_frame(&mut two, b"").unwrap();
+        assert!(looks_framed(&two));
+        assert!(!looks_framed(&message));
+        assert!(!looks_framed(&two[..two.len() - 2]));
+        assert!(!looks_framed(b""));
     }
 }

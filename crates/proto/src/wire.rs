@@ -21,7 +21,7 @@
 //! value, checking it on the way ([`string_field`], [`int32_field`],
 //! [`string_map_entry`]): what `parse_employee` is built from.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 /// A varint carries 7 bits per byte, so 64 bits need at most 10 bytes.
 pub const MAX_VARINT_LEN: usize = 10;
@@ -37,6 +37,12 @@ const MAX_RAW_DEPTH: usize = 100;
 // ANCHOR: decode_error
 /// Everything that can be wrong with bytes that claim to be a message. Each
 /// variant names the byte offset where the problem starts.
+///
+/// Offsets count from 0: byte offset 0 is the message's first byte, as in
+/// the left column of [`hex_dump`](crate::hex_dump) or `xxd`, and every
+/// message says "at byte offset N". For a frame read with
+/// [`read_frame`](crate::read_frame), byte offset 0 is the first byte of the
+/// message, just after its length prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DecodeError {
     /// The input stops in the middle of a tag or a value.
@@ -118,11 +124,11 @@ impl fmt::Display for DecodeError {
         match self {
             Self::UnexpectedEnd { offset, reading } => write!(
                 f,
-                "truncated input: the {reading} starting at byte {offset} is cut off by the end of the data"
+                "truncated input: the {reading} starting at byte offset {offset} is cut off by the end of the data"
             ),
             Self::VarintTooLong { offset } => write!(
                 f,
-                "malformed varint at byte {offset}: longer than {MAX_VARINT_LEN} bytes"
+                "malformed varint at byte offset {offset}: longer than {MAX_VARINT_LEN} bytes"
             ),
             Self::LengthPastEnd {
                 field,
@@ -131,11 +137,11 @@ impl fmt::Display for DecodeError {
                 available,
             } => write!(
                 f,
-                "field {field} at byte {offset} declares {declared} bytes but only {available} follow"
+                "field {field} at byte offset {offset} declares {declared} bytes but only {available} follow"
             ),
             Self::InvalidFieldNumber { offset, number } => write!(
                 f,
-                "invalid field number {number} at byte {offset}: field numbers run from 1 to {MAX_FIELD_NUMBER}"
+                "invalid field number {number} at byte offset {offset}: field numbers run from 1 to {MAX_FIELD_NUMBER}"
             ),
             Self::UnsupportedWireType {
                 field,
@@ -144,11 +150,11 @@ impl fmt::Display for DecodeError {
             } => match wire_type {
                 3 | 4 => write!(
                     f,
-                    "field {field} at byte {offset} uses wire type {wire_type} (a proto2 group), which proto3 does not have"
+                    "field {field} at byte offset {offset} uses wire type {wire_type} (a proto2 group), which proto3 does not have"
                 ),
                 _ => write!(
                     f,
-                    "field {field} at byte {offset} has wire type {wire_type}, which does not exist"
+                    "field {field} at byte offset {offset} has wire type {wire_type}, which does not exist"
                 ),
             },
             Self::WrongWireType {
@@ -159,7 +165,7 @@ impl fmt::Display for DecodeError {
                 found,
             } => write!(
                 f,
-                "field {field} ({name}) at byte {offset} has wire type {found} but the schema says {expected}: \
+                "field {field} ({name}) at byte offset {offset} has wire type {found} but the schema says {expected}: \
                  was it written with a different .proto?"
             ),
             Self::InvalidUtf8 {
@@ -168,7 +174,7 @@ impl fmt::Display for DecodeError {
                 offset,
             } => write!(
                 f,
-                "field {field} ({name}) at byte {offset} is not valid UTF-8"
+                "field {field} ({name}) at byte offset {offset} is not valid UTF-8"
             ),
             Self::UnexpectedMapEntryField {
                 name,
@@ -176,7 +182,7 @@ impl fmt::Display for DecodeError {
                 number,
             } => write!(
                 f,
-                "{name} map entry has field {number} at byte {offset}; an entry holds only key (1) and value (2)"
+                "{name} map entry has field {number} at byte offset {offset}; an entry holds only key (1) and value (2)"
             ),
         }
     }
@@ -307,9 +313,9 @@ pub fn write_varint(out: &mut Vec<u8>, mut value: u64) {
 }
 // ANCHOR_END: varint
 
-/// The records of `data`, one at a time. `base` is where `data` starts in
-/// the outermost input, so errors inside nested bytes still point at the
-/// right byte.
+/// The records of `data`, one at a time. `base` is the byte offset where
+/// `data` starts in the outermost input, so errors inside nested bytes still
+/// point at the right byte.
 pub fn raw_fields(data: &[u8], base: usize) -> RawFields<'_> {
     RawFields {
         data,
@@ -429,47 +435,73 @@ impl<'a> RawFields<'a> {
 /// nested message when its bytes parse as one, and as an escaped string
 /// otherwise.
 pub fn decode_raw(data: &[u8]) -> Result<String, DecodeError> {
-    let mut out = String::new();
-    write_raw(&mut out, data, 0, 0, false)?;
-    Ok(out)
+    Ok(raw_text(data, false)?.to_string())
 }
 
 /// [`decode_raw`], with each line ending in a `# wire type N (NAME)` comment
 /// (still valid protobuf text format).
 pub fn decode_raw_with_wire_types(data: &[u8]) -> Result<String, DecodeError> {
-    let mut out = String::new();
-    write_raw(&mut out, data, 0, 0, true)?;
-    Ok(out)
+    Ok(raw_text(data, true)?.to_string())
+}
+
+/// [`decode_raw`]'s text, checked but not yet written: `write!(out,
+/// "{text}")` prints it straight to `out`, line by line.
+///
+/// The text is many times the size of the input (`08 00` becomes
+/// `1: 0  # wire type 0 (VARINT)`), so `employee decode --raw` never builds
+/// it: it checks every record here, then streams. Checking first means bad
+/// input prints nothing, as with protoc, and the printing cannot fail
+/// halfway on the input (nested bytes are shown as a message only if they
+/// parse).
+pub fn raw_text(data: &[u8], wire_types: bool) -> Result<RawText<'_>, DecodeError> {
+    raw_fields(data, 0).try_for_each(|field| field.map(drop))?;
+    Ok(RawText { data, wire_types })
+}
+
+/// Bytes [`raw_text`] has checked; `Display` prints them like
+/// `protoc --decode_raw`.
+#[derive(Debug, Clone, Copy)]
+pub struct RawText<'a> {
+    data: &'a [u8],
+    wire_types: bool,
+}
+
+impl fmt::Display for RawText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_raw(f, self.data, 0, 0, self.wire_types)
+    }
 }
 
 fn write_raw(
-    out: &mut String,
+    out: &mut fmt::Formatter<'_>,
     data: &[u8],
     base: usize,
     depth: usize,
     wire_types: bool,
-) -> Result<(), DecodeError> {
+) -> fmt::Result {
     let indent = "  ".repeat(depth);
-    for field in raw_fields(data, base) {
-        let field = field?;
+    // Every record here parses: raw_text checked the top level, and nested
+    // bytes get here only when looks_like_message said they parse.
+    for field in raw_fields(data, base).map_while(Result::ok) {
         let number = field.number;
         let comment = if wire_types {
             format!("  # wire type {}", field.value.wire_type())
         } else {
             String::new()
         };
-        // Writing to a String cannot fail, so the fmt::Results are dropped.
         match field.value {
-            RawValue::Varint(v) => _ = writeln!(out, "{indent}{number}: {v}{comment}"),
-            RawValue::I64(v) => _ = writeln!(out, "{indent}{number}: 0x{v:016x}{comment}"),
-            RawValue::I32(v) => _ = writeln!(out, "{indent}{number}: 0x{v:08x}{comment}"),
+            RawValue::Varint(v) => writeln!(out, "{indent}{number}: {v}{comment}")?,
+            RawValue::I64(v) => writeln!(out, "{indent}{number}: 0x{v:016x}{comment}")?,
+            RawValue::I32(v) => writeln!(out, "{indent}{number}: 0x{v:08x}{comment}")?,
             RawValue::Len { bytes, offset } if looks_like_message(bytes, depth) => {
-                _ = writeln!(out, "{indent}{number} {{{comment}");
+                writeln!(out, "{indent}{number} {{{comment}")?;
                 write_raw(out, bytes, offset, depth + 1, wire_types)?;
-                _ = writeln!(out, "{indent}}}");
+                writeln!(out, "{indent}}}")?;
             }
             RawValue::Len { bytes, .. } => {
-                _ = writeln!(out, "{indent}{number}: \"{}\"{comment}", c_escape(bytes));
+                write!(out, "{indent}{number}: \"")?;
+                write_c_escaped(out, bytes)?;
+                writeln!(out, "\"{comment}")?;
             }
         }
     }
@@ -482,22 +514,23 @@ fn looks_like_message(bytes: &[u8], depth: usize) -> bool {
     !bytes.is_empty() && depth < MAX_RAW_DEPTH && raw_fields(bytes, 0).all(|f| f.is_ok())
 }
 
-/// Escapes bytes as protoc does (C-style, octal for anything unprintable).
-fn c_escape(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
+/// Writes bytes escaped as protoc does (C-style, octal for anything
+/// unprintable), so no control byte reaches the terminal. Written piece by
+/// piece: a 16 MiB value never becomes a 64 MiB string.
+fn write_c_escaped(out: &mut impl fmt::Write, bytes: &[u8]) -> fmt::Result {
     for &b in bytes {
         match b {
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            b'"' => out.push_str("\\\""),
-            b'\'' => out.push_str("\\'"),
-            b'\\' => out.push_str("\\\\"),
-            0x20..=0x7e => out.push(char::from(b)),
-            _ => _ = write!(out, "\\{b:03o}"),
+            b'\n' => out.write_str("\\n")?,
+            b'\r' => out.write_str("\\r")?,
+            b'\t' => out.write_str("\\t")?,
+            b'"' => out.write_str("\\\"")?,
+            b'\'' => out.write_str("\\'")?,
+            b'\\' => out.write_str("\\\\")?,
+            0x20..=0x7e => out.write_char(char::from(b))?,
+            _ => write!(out, "\\{b:03o}")?,
         }
     }
-    out
+    Ok(())
 }
 
 // ANCHOR: field_readers
@@ -599,6 +632,8 @@ fn in_map(error: DecodeError, map_name: &str) -> DecodeError {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write as _;
+
     use super::*;
 
     #[test]
@@ -635,6 +670,26 @@ mod tests {
                         5: \"\"\n\
                         4 {\n  1 {\n    4: \"\\t\"\n  }\n}\n";
         assert_eq!(decode_raw(bytes).unwrap(), expected);
+    }
+
+    #[test]
+    fn raw_text_checks_every_record_before_printing_any() {
+        // A good first record, then one cut short: nothing is printed.
+        let error = raw_text(b"\x08\x01\x0a\x05ab", false).unwrap_err();
+        assert_eq!(
+            error,
+            DecodeError::LengthPastEnd {
+                field: 1,
+                offset: 2,
+                declared: 5,
+                available: 2
+            }
+        );
+        // Checked bytes print to any io::Write, line by line.
+        let text = raw_text(b"\x08\x01\x12\x01\x1b", false).unwrap();
+        let mut out = Vec::new();
+        write!(out, "{text}").unwrap();
+        assert_eq!(out, b"1: 1\n2: \"\\033\"\n");
     }
 
     #[test]

@@ -17,7 +17,20 @@ fn assert_agrees_with_generated(bytes: &[u8]) {
     }
 }
 
+/// What `employee decode` prints ([`proto::employee_lines`], which does not
+/// collect the record) must be what `parse_employee` and `Display` print,
+/// error for error; the same for v2.
+fn assert_lines_agree_with_parse(bytes: &[u8]) {
+    let lines = proto::employee_lines(bytes).map(|lines| lines.to_string());
+    let parsed = proto::parse_employee(bytes).map(|employee| employee.to_string());
+    assert_eq!(lines, parsed, "{bytes:02x?}");
+    let lines = proto::employee_lines_v2(bytes).map(|lines| lines.to_string());
+    let parsed = proto::parse_employee_v2(bytes).map(|employee| employee.to_string());
+    assert_eq!(lines, parsed, "v2: {bytes:02x?}");
+}
+
 const PYTHON_V1: &[u8] = include_bytes!("data/employee_python.bin");
+const PYTHON_V2: &[u8] = include_bytes!("data/employee_v2_python.bin");
 
 fn error_for(bytes: &[u8]) -> DecodeError {
     match proto::parse_employee(bytes) {
@@ -45,7 +58,7 @@ fn truncated_in_the_middle_of_a_varint() {
     );
     assert_eq!(
         error.to_string(),
-        "truncated input: the varint starting at byte 1 is cut off by the end of the data"
+        "truncated input: the varint starting at byte offset 1 is cut off by the end of the data"
     );
 }
 
@@ -64,7 +77,7 @@ fn truncated_in_the_middle_of_a_string() {
     );
     assert_eq!(
         error.to_string(),
-        "field 3 at byte 14 declares 11 bytes but only 4 follow"
+        "field 3 at byte offset 14 declares 11 bytes but only 4 follow"
     );
 }
 
@@ -128,7 +141,7 @@ fn wrong_wire_type_for_a_known_field() {
     );
     assert_eq!(
         error.to_string(),
-        "field 1 (name) at byte 0 has wire type 0 (VARINT) but the schema says 2 (LEN): \
+        "field 1 (name) at byte offset 0 has wire type 0 (VARINT) but the schema says 2 (LEN): \
          was it written with a different .proto?"
     );
 }
@@ -144,7 +157,7 @@ fn wrong_wire_type_inside_a_map_entry() {
     let error = error_for(b"\x2a\x02\x08\x01");
     assert_eq!(
         error.to_string(),
-        "field 1 (metadata key) at byte 2 has wire type 0 (VARINT) but the schema says 2 (LEN): \
+        "field 1 (metadata key) at byte offset 2 has wire type 0 (VARINT) but the schema says 2 (LEN): \
          was it written with a different .proto?"
     );
 }
@@ -154,7 +167,7 @@ fn stray_field_inside_a_map_entry() {
     let error = error_for(b"\x2a\x04\x1a\x00\x0a\x00");
     assert_eq!(
         error.to_string(),
-        "metadata map entry has field 3 at byte 2; an entry holds only key (1) and value (2)"
+        "metadata map entry has field 3 at byte offset 2; an entry holds only key (1) and value (2)"
     );
 }
 
@@ -163,7 +176,7 @@ fn invalid_utf8_in_a_string_field() {
     let error = error_for(b"\x0a\x01\xff");
     assert_eq!(
         error.to_string(),
-        "field 1 (name) at byte 0 is not valid UTF-8"
+        "field 1 (name) at byte offset 0 is not valid UTF-8"
     );
 }
 
@@ -172,7 +185,7 @@ fn invalid_utf8_in_a_map_value() {
     let error = error_for(b"\x2a\x05\x0a\x00\x12\x01\xc3");
     assert_eq!(
         error.to_string(),
-        "field 2 (metadata value) at byte 4 is not valid UTF-8"
+        "field 2 (metadata value) at byte offset 4 is not valid UTF-8"
     );
 }
 
@@ -185,7 +198,7 @@ fn varint_longer_than_ten_bytes() {
     assert_eq!(error, DecodeError::VarintTooLong { offset: 1 });
     assert_eq!(
         error.to_string(),
-        "malformed varint at byte 1: longer than 10 bytes"
+        "malformed varint at byte offset 1: longer than 10 bytes"
     );
 }
 
@@ -234,7 +247,7 @@ fn field_number_zero_is_invalid() {
     let error = error_for(b"\x00\x01");
     assert_eq!(
         error.to_string(),
-        "invalid field number 0 at byte 0: field numbers run from 1 to 536870911"
+        "invalid field number 0 at byte offset 0: field numbers run from 1 to 536870911"
     );
 }
 
@@ -242,11 +255,11 @@ fn field_number_zero_is_invalid() {
 fn groups_and_undefined_wire_types_are_refused() {
     assert_eq!(
         error_for(b"\x0b\x0c").to_string(),
-        "field 1 at byte 0 uses wire type 3 (a proto2 group), which proto3 does not have"
+        "field 1 at byte offset 0 uses wire type 3 (a proto2 group), which proto3 does not have"
     );
     assert_eq!(
         error_for(b"\x0f").to_string(),
-        "field 1 at byte 0 has wire type 7, which does not exist"
+        "field 1 at byte offset 0 has wire type 7, which does not exist"
     );
 }
 
@@ -254,7 +267,7 @@ fn groups_and_undefined_wire_types_are_refused() {
 fn decode_raw_reports_the_same_errors() {
     assert_eq!(
         proto::decode_raw(b"\x0a\x05ab").unwrap_err().to_string(),
-        "field 1 at byte 0 declares 5 bytes but only 2 follow"
+        "field 1 at byte offset 0 declares 5 bytes but only 2 follow"
     );
 }
 
@@ -272,7 +285,7 @@ fn random_bytes_never_panic() {
             })
             .collect();
         assert_agrees_with_generated(&bytes);
-        let _ = proto::parse_employee_v2(&bytes);
+        assert_lines_agree_with_parse(&bytes);
         let _ = proto::decode_raw(&bytes);
     }
 }
@@ -286,7 +299,33 @@ fn every_single_byte_change_to_the_article_bytes_is_handled() {
         for value in 0..=255u8 {
             bytes[position] = value;
             assert_agrees_with_generated(&bytes);
+            assert_lines_agree_with_parse(&bytes);
         }
         bytes[position] = original;
+    }
+}
+
+#[test]
+fn every_single_byte_change_to_the_v2_bytes_prints_as_parse_employee_v2_would() {
+    let mut bytes = PYTHON_V2.to_vec();
+    for position in 0..bytes.len() {
+        let original = bytes[position];
+        for value in 0..=255u8 {
+            bytes[position] = value;
+            assert_lines_agree_with_parse(&bytes);
+        }
+        bytes[position] = original;
+    }
+}
+
+#[test]
+fn lines_agree_with_parse_on_repeated_and_unusual_fields() {
+    for bytes in [
+        &b""[..],
+        b"\x0a\x01a\x0a\x01b\x22\x00\x22\x02it\x32\x01x\x32\x01y",
+        b"\x22\x03it'\x22\x01\x1b\x1a\x01\x0a\x2a\x00\x48\x01",
+        b"\x22\x02\xc3\x28",
+    ] {
+        assert_lines_agree_with_parse(bytes);
     }
 }

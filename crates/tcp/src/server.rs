@@ -127,6 +127,9 @@ pub fn serve_for_at_most(
     })
 }
 
+// ANCHOR_END: serve
+
+// ANCHOR: serve_prethreaded
 /// How many workers [`serve_prethreaded`] starts with; it adds more as
 /// they are needed.
 pub const FIRST_WORKERS: usize = 4;
@@ -149,6 +152,27 @@ pub fn serve_prethreaded(
     max_workers: usize,
     on_event: impl Fn(Event) + Sync,
 ) -> io::Result<Summary> {
+    let served = AtomicU64::new(0);
+    serve_workers(listener, stop, max_workers, &on_event, |stream, addr| {
+        // Each client has its own worker: no limit beyond the idle timeout.
+        serve_client(stream, addr, None, &served, &on_event);
+    })?;
+    Ok(Summary {
+        connections: served.into_inner(),
+    })
+}
+
+/// The worker pool of [`serve_prethreaded`], for any per-connection
+/// `handle`: later chapters' servers (the pool chapter's keep-alive echo,
+/// the proxy) run on it instead of writing their own. `on_event` hears
+/// about failed accepts only; what happens on a connection is `handle`'s.
+pub fn serve_workers(
+    listener: &TcpListener,
+    stop: &Stop,
+    max_workers: usize,
+    on_event: &(impl Fn(Event) + Sync),
+    handle: impl Fn(TcpStream, SocketAddr) + Sync,
+) -> io::Result<()> {
     let started = Arc::new(AtomicUsize::new(0));
     let _wake = stop.on_stop({
         let addr = listener.local_addr()?;
@@ -159,11 +183,11 @@ pub fn serve_prethreaded(
     let pool = Pool {
         listener,
         stop,
-        on_event: &on_event,
+        on_event,
+        handle: &handle,
         max_workers: max_workers.max(1),
         started: &started,
         busy: AtomicUsize::new(0),
-        served: AtomicU64::new(0),
         failed: Mutex::new(None),
     };
     thread::scope(|scope| {
@@ -173,26 +197,28 @@ pub fn serve_prethreaded(
     });
     match pool.failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
         Some(error) => Err(error),
-        None => Ok(Summary {
-            connections: pool.served.into_inner(),
-        }),
+        None => Ok(()),
     }
 }
 
-/// What the workers of [`serve_prethreaded`] share.
-struct Pool<'a, F> {
+/// What the workers of [`serve_workers`] share.
+struct Pool<'a, E, H> {
     listener: &'a TcpListener,
     stop: &'a Stop,
-    on_event: &'a F,
+    on_event: &'a E,
+    handle: &'a H,
     max_workers: usize,
     started: &'a AtomicUsize,
     busy: AtomicUsize,
-    served: AtomicU64,
     /// The error that ended a worker; it ends them all.
     failed: Mutex<Option<io::Error>>,
 }
 
-impl<'a, F: Fn(Event) + Sync> Pool<'a, F> {
+impl<E, H> Pool<'_, E, H>
+where
+    E: Fn(Event) + Sync,
+    H: Fn(TcpStream, SocketAddr) + Sync,
+{
     /// Starts one more worker in `scope`, if the pool may grow.
     fn add_worker<'scope>(&'scope self, scope: &'scope thread::Scope<'scope, '_>) {
         let grown = self
@@ -229,13 +255,15 @@ impl<'a, F: Fn(Event) + Sync> Pool<'a, F> {
                 // Nobody is left in `accept`: add a worker for the next client.
                 self.add_worker(scope);
             }
-            // Each client has its own worker: no limit beyond the idle timeout.
-            serve_client(stream, addr, None, &self.served, self.on_event);
+            (self.handle)(stream, addr);
             self.busy.fetch_sub(1, Ordering::SeqCst);
         }
     }
 }
 
+// ANCHOR_END: serve_prethreaded
+
+// ANCHOR: next_client
 /// Waits for the next client; `None` once `stop` is used.
 fn next_client(
     listener: &TcpListener,
@@ -282,7 +310,7 @@ fn serve_client(
         Err(e) => on_event(Event::Failed(addr, e)),
     }
 }
-// ANCHOR_END: serve
+// ANCHOR_END: next_client
 
 /// Errors from `accept` that concern one connection or a passing shortage,
 /// not the listening socket itself.

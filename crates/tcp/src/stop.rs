@@ -51,6 +51,7 @@ impl Stop {
         Self::default()
     }
 
+    // ANCHOR: stop
     /// Asks every server using this handle to stop, and wakes each one.
     /// Returns at once; the servers finish their current client (or datagram)
     /// and then return from `serve`.
@@ -67,6 +68,7 @@ impl Stop {
     pub fn is_stopped(&self) -> bool {
         self.stopped.load(Ordering::SeqCst)
     }
+    // ANCHOR_END: stop
 
     /// Registers how to wake one server; the returned guard unregisters it.
     ///
@@ -99,6 +101,7 @@ impl Drop for WakeGuard<'_> {
     }
 }
 
+// ANCHOR: wake_listener
 /// The address to reach a socket bound to `addr` from this machine: a
 /// server bound to every interface (`0.0.0.0`, `::`) is reached on loopback.
 pub fn reachable(addr: SocketAddr) -> SocketAddr {
@@ -123,6 +126,7 @@ pub fn wake_listener(addr: SocketAddr, threads: usize) {
         }
     }
 }
+// ANCHOR_END: wake_listener
 
 #[cfg(test)]
 mod tests {

@@ -23,12 +23,15 @@ what netlab's chapters explain and improve on.
 """
 
 import argparse
+import queue
 import socket
 import sys
+import threading
 
 RECV_SIZE = 1024
 TCP_PORT = 8080
 UDP_PORT = 9090
+POOL_PORT = 8081
 ECHO_PREFIX = b"Echo: "
 ACK_PREFIX = b"ACK: "
 
@@ -91,6 +94,78 @@ def udp_client(host, port, message, timeout):
     say(f"Server response: {reply!r}")
 
 
+class ConnectionPool:
+    """The article's socket pool in our words: a bounded queue of connections,
+    filled up front; take one without waiting or open a new one; put it back
+    or close it when the queue is full. The one change from the article: an
+    empty queue raises queue.Empty (the article catches Queue.Empty, which the
+    Queue class does not have, so its fallback never runs)."""
+
+    def __init__(self, host, port, size):
+        self.address = (host, port)
+        self.idle = queue.Queue(size)
+        for _ in range(size):
+            self.idle.put(self._connect())
+
+    def _connect(self):
+        conn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        conn.connect(self.address)
+        return conn
+
+    def take(self):
+        try:
+            return self.idle.get_nowait()
+        except queue.Empty:
+            return self._connect()
+
+    def give_back(self, conn):
+        try:
+            self.idle.put_nowait(conn)
+        except queue.Full:
+            conn.close()
+
+    def close_all(self):
+        while not self.idle.empty():
+            try:
+                self.idle.get_nowait().close()
+            except queue.Empty:
+                break
+
+
+def pool_demo(host, port, size, message):
+    """The article's pool usage: one request on a pooled connection."""
+    pool = ConnectionPool(host, port, size)
+    conn = pool.take()
+    try:
+        conn.send(message.encode())
+        say(f"Response: {conn.recv(RECV_SIZE)!r}")
+    finally:
+        pool.give_back(conn)
+    pool.close_all()
+
+
+def keepalive_echo_server(host, port):
+    """A neutral echo server that keeps connections open: every byte back,
+    unchanged, one thread per client, until the client closes."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    listener.listen(128)
+    say(f"Keep-alive echo server listening on port {listener.getsockname()[1]}...")
+
+    def echo(conn):
+        with conn:
+            while True:
+                data = conn.recv(65536)
+                if not data:
+                    return
+                conn.sendall(data)
+
+    while True:
+        conn, _ = listener.accept()
+        threading.Thread(target=echo, args=(conn,), daemon=True).start()
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         description="The article's TCP and UDP programs (netlab's rendition)."
@@ -115,6 +190,10 @@ def parse_args(argv):
         default=None,
         help="seconds to wait for the reply (default: forever, like the article)",
     )
+    demo = program("pool-demo", POOL_PORT, "one request through a pool of connections")
+    demo.add_argument("--pool-size", type=int, default=5)
+    demo.add_argument("--message", default="Request data")
+    program("keepalive-echo-server", POOL_PORT, "echoes every byte, keeps connections open")
     return parser.parse_args(argv)
 
 
@@ -127,6 +206,10 @@ def main(argv=None):
             tcp_client(args.host, args.port, args.message)
         elif args.program == "udp-server":
             udp_server(args.host, args.port)
+        elif args.program == "pool-demo":
+            pool_demo(args.host, args.port, args.pool_size, args.message)
+        elif args.program == "keepalive-echo-server":
+            keepalive_echo_server(args.host, args.port)
         else:
             udp_client(args.host, args.port, args.message, args.timeout)
     except KeyboardInterrupt:

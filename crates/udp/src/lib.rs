@@ -16,6 +16,7 @@
 //! | client `socket(...)`, `server_address`    | [`Client::new`]                        |
 //! | client `sendto` + `recvfrom(1024)`        | [`Client::request`], [`exchange`]      |
 //! | "ideal for broadcast scenarios"           | [`broadcast`] to [`LOOPBACK_BROADCAST`] |
+//! | (answers every datagram, from anyone)     | [`refuse_reason`], [`ReplyLimiter`]    |
 //!
 //! Where this chapter differs from the article, and why:
 //!
@@ -30,7 +31,10 @@
 //!    `ACK: ` + 1024 bytes, but a server that receives whole datagrams must
 //!    also answer a maximal one, and `ACK: ` + 65,507 bytes is 5 bytes too
 //!    long to send: `sendto` fails (in Python it raises, ending the loop).
-//!    Ours cuts the reply to [`max_payload`] and logs a line.
+//!    Ours cuts the reply to [`max_payload`] and logs a line. A client
+//!    message too long for one datagram is refused before it is sent, with
+//!    the limit in the error ([`check_fits`]), where the kernel says only
+//!    "Message too long".
 //! 3. **One bad peer must not stop the server.** An error from `recvfrom` or
 //!    `sendto` (an ICMP "port unreachable", which Windows reports even on an
 //!    unconnected socket; a reply too big for its route) is logged and the
@@ -45,18 +49,35 @@
 //!    reply is a bare `ACK: `. We keep that.
 //! 6. **IPv6 and broadcast.** The socket's family comes from the address, so
 //!    `--host ::1` works; broadcast (IPv4 only) goes to the loopback
-//!    broadcast address, never to the whole LAN.
+//!    broadcast address, never to the whole LAN. Anything may answer a
+//!    broadcast, as fast as it likes, so the client keeps at most
+//!    [`BROADCAST_KEEP`] replies and stops listening after
+//!    [`BROADCAST_READ_AT_MOST`].
+//! 7. **A server that answers everyone is a reflector.** A forged source
+//!    address turns it against a victim, or against another answering
+//!    server in a reply loop that never ends. Ours refuses sources that can
+//!    only be forged ([`refuse_reason`]) and answers at most
+//!    [`DEFAULT_MAX_REPLIES_PER_SECOND`] datagrams a second from any one
+//!    source ([`ReplyLimiter`], [`serve_with_limit`]), which a loop exceeds
+//!    and a load test does not.
 //!
 //! Run it: `just udp-server` in one terminal, `just udp-client` in another.
 //! Poke it by hand with `nc -u localhost 9090` (type a line, Enter).
 #![forbid(unsafe_code)]
 
 mod client;
+mod limit;
 mod server;
 
-pub use client::{Client, broadcast, exchange};
+pub use client::{
+    BROADCAST_KEEP, BROADCAST_READ_AT_MOST, Client, Replies, broadcast, check_fits, exchange,
+};
+pub use limit::{
+    DEFAULT_MAX_REPLIES_PER_SECOND, MAX_TRACKED_SOURCES, NOTICE_INTERVAL, ReplyLimiter, Verdict,
+};
 pub use server::{
-    ANSWERING_PORTS, Event, STOP_CHECK_INTERVAL, Summary, refuse_reason, serve, wake_socket,
+    ANSWERING_PORTS, Event, STOP_CHECK_INTERVAL, Summary, refuse_reason, serve, serve_with_limit,
+    wake_socket,
 };
 
 use std::io;

@@ -1,14 +1,16 @@
 //! The server: [`serve`] answers every datagram with its ACK, except those
-//! [`refuse_reason`] turns away; [`Event`]s say what happened.
+//! [`refuse_reason`] turns away and those over the [`ReplyLimiter`]'s
+//! limit; [`Event`]s say what happened.
 
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use cli::{preview, python_addr};
+use cli::{count, preview, python_addr};
 use tcp::Stop;
 
+use crate::limit::{DEFAULT_MAX_REPLIES_PER_SECOND, MAX_TRACKED_SOURCES, ReplyLimiter, Verdict};
 use crate::{ACK_PREFIX, RECV_BUFFER_SIZE, ack_reply, max_payload};
 
 /// What the server has to say. `Display` gives the line it prints:
@@ -48,6 +50,26 @@ pub enum Event<'a> {
     },
     /// `recvfrom` failed in a way that passes; the server goes on.
     ReceiveFailed(io::Error),
+    /// Datagrams from one source dropped unanswered: it sent more than the
+    /// [`ReplyLimiter`] allows. Said at most once a
+    /// [`NOTICE_INTERVAL`](crate::NOTICE_INTERVAL) per source.
+    OverLimit {
+        /// The source.
+        from: SocketAddr,
+        /// Its datagrams dropped since the last notice about it.
+        dropped: u64,
+        /// The limit, in replies a second.
+        limit: u32,
+    },
+    /// Datagrams from new sources dropped unanswered: the limiter already
+    /// keeps count of as many busy sources as it may. Said at most once a
+    /// [`NOTICE_INTERVAL`](crate::NOTICE_INTERVAL).
+    TooManySources {
+        /// Dropped since the last notice.
+        dropped: u64,
+        /// How many sources the limiter keeps count of.
+        tracked: usize,
+    },
 }
 
 impl fmt::Display for Event<'_> {
@@ -70,6 +92,23 @@ impl fmt::Display for Event<'_> {
                 python_addr(*to)
             ),
             Event::ReceiveFailed(error) => write!(f, "recvfrom failed: {error}; still serving"),
+            Event::OverLimit {
+                from,
+                dropped,
+                limit,
+            } => write!(
+                f,
+                "ignored {} from {}: more than {limit} a second from one source \
+                 (a reply loop, or a flood?); no replies to it until it slows down",
+                count(*dropped, "datagram"),
+                python_addr(*from)
+            ),
+            Event::TooManySources { dropped, tracked } => write!(
+                f,
+                "ignored {} from new sources: already keeping count of {tracked} busy ones \
+                 (a flood from forged addresses?)",
+                count(*dropped, "datagram")
+            ),
         }
     }
 }
@@ -84,11 +123,43 @@ pub struct Summary {
     pub datagrams: u64,
     /// Of those, the ones answered with an ACK.
     pub answered: u64,
+    /// Not answered because of their source address ([`refuse_reason`]).
+    pub refused: u64,
+    /// Not answered because their source was over the reply limit
+    /// ([`ReplyLimiter`]).
+    pub dropped: u64,
+}
+
+impl fmt::Display for Summary {
+    /// `1 datagram, 1 answered`, then the refused and dropped ones if any.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}, {} answered",
+            count(self.datagrams, "datagram"),
+            self.answered
+        )?;
+        if self.refused > 0 {
+            write!(f, ", {} refused", self.refused)?;
+        }
+        if self.dropped > 0 {
+            write!(f, ", {} over the rate limit", self.dropped)?;
+        }
+        Ok(())
+    }
 }
 
 // ANCHOR: serve
 /// Receives datagrams on `socket` and answers each with `ACK: ` + its bytes,
-/// until `stop` is used (the article's `while True`).
+/// until `stop` is used (the article's `while True`), with the default reply
+/// limit ([`DEFAULT_MAX_REPLIES_PER_SECOND`] per source); see
+/// [`serve_with_limit`].
+pub fn serve(socket: &UdpSocket, stop: &Stop, on_event: impl Fn(Event<'_>)) -> io::Result<Summary> {
+    serve_with_limit(socket, stop, DEFAULT_MAX_REPLIES_PER_SECOND, on_event)
+}
+
+/// [`serve`], answering at most `max_replies_per_second` datagrams a second
+/// from any one source address and port ([`ReplyLimiter`]).
 ///
 /// UDP has no connections, so there is nothing to accept and no client to
 /// wait for: each datagram carries its sender's address, and the reply goes
@@ -100,19 +171,29 @@ pub struct Summary {
 /// datagram to only one of them, so the socket's read timeout is set to
 /// [`STOP_CHECK_INTERVAL`] as well: a server that missed the wake-up looks
 /// at the flag when it next has nothing to do.
-pub fn serve(socket: &UdpSocket, stop: &Stop, on_event: impl Fn(Event<'_>)) -> io::Result<Summary> {
+pub fn serve_with_limit(
+    socket: &UdpSocket,
+    stop: &Stop,
+    max_replies_per_second: u32,
+    on_event: impl Fn(Event<'_>),
+) -> io::Result<Summary> {
     let local = socket.local_addr()?;
     socket.set_read_timeout(Some(STOP_CHECK_INTERVAL))?;
     let _wake = stop.on_stop(move || wake_socket(local));
     // Allocated once and reused: big enough for any datagram (see
     // RECV_BUFFER_SIZE), so no datagram is ever cut short.
     let mut buf = vec![0u8; RECV_BUFFER_SIZE];
+    let mut limiter = ReplyLimiter::new(max_replies_per_second, MAX_TRACKED_SOURCES);
     let mut summary = Summary::default();
     while !stop.is_stopped() {
         let (len, from) = match socket.recv_from(&mut buf) {
             // The stop's wake-up, or a datagram that came after it.
             Ok(_) if stop.is_stopped() => break,
             Ok(datagram) => datagram,
+            // A signal (Ctrl-C, SIGTERM) arrived: a socket with a read
+            // timeout is not restarted by the kernel. Not an error; the
+            // loop looks at the stop flag next.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) if is_transient(&e) => {
                 on_event(Event::ReceiveFailed(e));
                 continue;
@@ -121,9 +202,35 @@ pub fn serve(socket: &UdpSocket, stop: &Stop, on_event: impl Fn(Event<'_>)) -> i
             Err(e) => return Err(e),
         };
         summary.datagrams += 1;
+        // Over the limit: dropped before it is even logged, so a loop or a
+        // flood costs one log line a second, not one per datagram.
+        match limiter.check(from, Instant::now()) {
+            Verdict::Answer => {}
+            Verdict::OverLimit { notice } => {
+                summary.dropped += 1;
+                if let Some(dropped) = notice {
+                    let limit = max_replies_per_second;
+                    on_event(Event::OverLimit {
+                        from,
+                        dropped,
+                        limit,
+                    });
+                }
+                continue;
+            }
+            Verdict::NoRoom { notice } => {
+                summary.dropped += 1;
+                if let Some(dropped) = notice {
+                    let tracked = limiter.tracked();
+                    on_event(Event::TooManySources { dropped, tracked });
+                }
+                continue;
+            }
+        }
         let data = &buf[..len];
         on_event(Event::Received { from, data });
         if let Some(why) = refuse_reason(from, local) {
+            summary.refused += 1;
             on_event(Event::Ignored { from, why });
             continue;
         }

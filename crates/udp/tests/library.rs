@@ -6,10 +6,11 @@
 //! handle when the test ends, however it ends.
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
-use std::sync::mpsc::{self, Receiver};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
-
-use std::time::Duration;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use tcp::Stop;
 use test_support::Background;
@@ -34,6 +35,12 @@ impl Server {
 
 /// Serves `socket` on a background thread.
 fn serve_on(socket: UdpSocket) -> Server {
+    serve_limited(socket, udp::DEFAULT_MAX_REPLIES_PER_SECOND)
+}
+
+/// Serves `socket` on a background thread, answering at most
+/// `max_replies_per_second` from each source.
+fn serve_limited(socket: UdpSocket, max_replies_per_second: u32) -> Server {
     let addr = socket.local_addr().unwrap();
     let (tx, log) = mpsc::channel();
     let stop = Arc::new(Stop::new());
@@ -42,7 +49,7 @@ fn serve_on(socket: UdpSocket) -> Server {
         move || on_stop.stop(),
         move || {
             let tx = Mutex::new(tx);
-            udp::serve(&socket, &stop, |event| {
+            udp::serve_with_limit(&socket, &stop, max_replies_per_second, |event| {
                 let _ = tx.lock().unwrap().send(event.to_string());
             })
         },
@@ -111,6 +118,7 @@ fn a_datagram_from_the_servers_own_address_is_not_answered() {
     assert_still_serving(server.addr);
     let summary = server.stop();
     assert_eq!((summary.datagrams, summary.answered), (2, 1));
+    assert_eq!((summary.refused, summary.dropped), (1, 0));
 }
 
 #[test]
@@ -241,11 +249,14 @@ fn broadcast_reaches_every_server_sharing_the_port() {
         SocketAddrV4::new(udp::LOOPBACK_BROADCAST, port),
         b"Hello, UDP Server!",
         Duration::from_secs(1),
+        udp::BROADCAST_KEEP,
+        udp::BROADCAST_READ_AT_MOST,
     )
     .unwrap();
 
-    assert_eq!(replies.len(), 2, "{replies:?}");
-    for (from, reply) in replies {
+    assert_eq!(replies.kept.len(), 2, "{replies:?}");
+    assert_eq!((replies.more, replies.cut_short), (0, false));
+    for (from, reply) in replies.kept {
         assert_eq!(from.port(), port);
         assert_eq!(reply, b"ACK: Hello, UDP Server!");
     }
@@ -257,4 +268,135 @@ fn second_server_without_reuse_addr_is_refused() {
     let err = udp::bind_server(server.addr, false).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse, "{err}");
     assert_still_serving(server.addr);
+}
+
+#[test]
+fn a_reply_loop_between_two_servers_burns_out() {
+    // Two answering servers, and one datagram that claims to come from the
+    // first, sent to the second: B answers A, A answers B's ACK, B answers
+    // that, and so on, with no one left to stop it. A clone of A's socket
+    // sends from exactly A's address, as a forger would.
+    const LIMIT: u32 = 200;
+    let a_socket = udp::bind_server("127.0.0.1:0".parse().unwrap(), false).unwrap();
+    let forger = a_socket.try_clone().unwrap();
+    let a = serve_limited(a_socket, LIMIT);
+    let b = serve_limited(
+        udp::bind_server("127.0.0.1:0".parse().unwrap(), false).unwrap(),
+        LIMIT,
+    );
+    forger.send_to(b"ping-pong", b.addr).unwrap();
+
+    // The loop must end: both servers fall silent for QUIET, well within
+    // PATIENCE. Without a limit it would still be running.
+    const QUIET: Duration = Duration::from_millis(300);
+    let started = Instant::now();
+    let mut last_event = Instant::now();
+    let mut lines = Vec::new();
+    while last_event.elapsed() < QUIET {
+        assert!(
+            started.elapsed() < PATIENCE,
+            "the loop was still running after {PATIENCE:?}, {} log lines",
+            lines.len()
+        );
+        for server in [&a, &b] {
+            match server.log.recv_timeout(Duration::from_millis(10)) {
+                Ok(line) => {
+                    lines.push(line);
+                    last_event = Instant::now();
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => panic!("a server stopped"),
+            }
+        }
+    }
+    // One of them noticed, and said so once.
+    let notice = format!(
+        "ignored 1 datagram from ('127.0.0.1', {}): more than 200 a second from one source \
+         (a reply loop, or a flood?); no replies to it until it slows down",
+        a.addr.port()
+    );
+    let notice_b = notice.replace(&a.addr.port().to_string(), &b.addr.port().to_string());
+    let notices = lines
+        .iter()
+        .filter(|line| **line == notice || **line == notice_b)
+        .count();
+    assert_eq!(notices, 1, "{:?}", &lines[lines.len().saturating_sub(5)..]);
+
+    // Other clients were never affected: each source has its own bucket.
+    assert_still_serving(a.addr);
+    assert_still_serving(b.addr);
+    let (a, b) = (a.stop(), b.stop());
+    // Each answered about one bucketful of the loop, plus the client.
+    for summary in [a, b] {
+        assert!(summary.answered < 1000, "{summary:?}");
+    }
+    assert_eq!(a.dropped + b.dropped, 1, "{a:?} {b:?}");
+}
+
+/// A socket on 0.0.0.0 that waits for one datagram (a broadcast) and then
+/// answers its sender with datagrams as fast as it can, until `done` or
+/// until PATIENCE has passed.
+fn flood_the_first_sender(socket: &UdpSocket, done: &AtomicBool) {
+    socket.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut buf = [0u8; 64];
+    let Ok((_, client)) = socket.recv_from(&mut buf) else {
+        return;
+    };
+    let started = Instant::now();
+    while !done.load(Ordering::Relaxed) && started.elapsed() < PATIENCE {
+        let _ = socket.send_to(b"ACK: flood", client);
+    }
+}
+
+#[test]
+fn broadcast_keeps_few_replies_from_a_flood_and_stops_listening() {
+    let flooder = UdpSocket::bind("0.0.0.0:0").unwrap();
+    let port = flooder.local_addr().unwrap().port();
+    let done = AtomicBool::new(false);
+    let started = Instant::now();
+    let replies = thread::scope(|scope| {
+        scope.spawn(|| flood_the_first_sender(&flooder, &done));
+        let replies = udp::broadcast(
+            SocketAddrV4::new(udp::LOOPBACK_BROADCAST, port),
+            b"Hello, UDP Server!",
+            // Far longer than the test takes: only the read limit ends it.
+            Duration::from_secs(60),
+            10,
+            100,
+        );
+        done.store(true, Ordering::Relaxed);
+        replies.unwrap()
+    });
+    assert!(started.elapsed() < PATIENCE, "{:?}", started.elapsed());
+    assert_eq!(replies.kept.len(), 10);
+    assert_eq!(replies.more, 90);
+    assert!(replies.cut_short);
+    assert_eq!(replies.kept[0].1, b"ACK: flood");
+}
+
+#[test]
+fn message_too_long_for_one_datagram_says_what_the_limit_is() {
+    let server = start_server("127.0.0.1:0");
+    let message = vec![b'x'; MAX_IPV4_PAYLOAD + 1];
+    let mut client = Client::new(server.addr, PATIENCE).unwrap();
+    let err = client.request(&message).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
+    assert_eq!(
+        err.to_string(),
+        "the message is 65508 bytes, more than one UDP datagram can carry: at most 65507 \
+         bytes over IPv4, 65527 over IPv6 (65535, the most a 16-bit length can say, less \
+         the headers)"
+    );
+    // Through a name that may also resolve to ::1, where 65,508 bytes fit:
+    // the unanswered IPv6 attempt does not hide the reason.
+    let err = udp::exchange(
+        "localhost",
+        server.addr.port(),
+        &message,
+        Duration::from_millis(300),
+    )
+    .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
+    assert_still_serving(server.addr);
+    assert_eq!(server.stop().datagrams, 1);
 }

@@ -5,9 +5,8 @@
 #![forbid(unsafe_code)]
 
 use std::cell::RefCell;
-use std::io;
+use std::io::{self, IsTerminal};
 use std::net::{IpAddr, SocketAddrV4};
-use std::num::NonZeroUsize;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -29,17 +28,21 @@ struct Args {
     message: String,
     /// Seconds to wait for a reply (UDP never retransmits: a lost datagram
     /// would otherwise mean waiting for ever).
-    #[arg(long, value_name = "SECONDS", default_value = "2.0", value_parser = cli::parse_seconds)]
+    #[arg(long, value_name = "SECONDS", default_value = "2.0",
+          value_parser = cli::parse_seconds, allow_negative_numbers = true)]
     timeout: Duration,
     /// Send this many requests and report the speed; a request with no
     /// reply within --timeout counts as lost.
-    #[arg(long, conflicts_with = "broadcast")]
-    count: Option<usize>,
-    /// With --count: how many requests are in flight at once.
-    #[arg(long, default_value = "1", requires = "count")]
-    concurrency: NonZeroUsize,
-    /// Send one datagram to the loopback broadcast address and print every
-    /// reply that arrives within --timeout (servers need --host 0.0.0.0).
+    #[arg(long, conflicts_with = "broadcast", value_parser = clap::value_parser!(u64).range(1..))]
+    count: Option<u64>,
+    /// With --count: how many requests are in flight at once (at most
+    /// --count), each from its own socket.
+    #[arg(long, default_value = "1", requires = "count",
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    concurrency: u64,
+    /// Send one datagram to the loopback broadcast address and print the
+    /// replies that arrive within --timeout (servers need --host 0.0.0.0):
+    /// the first 1000, then a count of the rest, up to 100000.
     #[arg(long)]
     broadcast: bool,
 }
@@ -52,7 +55,7 @@ fn main() -> ExitCode {
     let host = args.host.as_deref().unwrap_or(udp::DEFAULT_HOST);
     match args.count {
         None => exchange_once(&args, host),
-        Some(count) => load(&args, host, count),
+        Some(count) => load(&args, host, count as usize),
     }
 }
 
@@ -74,10 +77,19 @@ fn load(args: &Args, host: &str, count: usize) -> ExitCode {
         Err(e) => return cli::fail(&explain(args, host, &e)),
     };
     let expected = udp::expected_ack(args.message.as_bytes());
+    let load = measure::Load {
+        progress: io::stderr().is_terminal(),
+        ..measure::Load::new(count, args.concurrency as usize)
+    };
     cli::say(&format!(
-        "Sending {count} requests to {server}, {} at a time...",
-        args.concurrency
+        "Sending {count} requests to {}, {} at a time...",
+        target(host, args.port),
+        load.concurrency
     ));
+    // Ctrl-C ends the run early; the report still counts what was done.
+    if let Err(e) = cli::on_termination(measure::interrupt) {
+        return cli::fail(&e.to_string());
+    }
 
     // measure::run hands every worker thread the same closure. Each worker
     // keeps its own socket in a thread-local, so no two workers share a
@@ -86,7 +98,7 @@ fn load(args: &Args, host: &str, count: usize) -> ExitCode {
     thread_local! {
         static CLIENT: RefCell<Option<udp::Client>> = const { RefCell::new(None) };
     }
-    let report = measure::run(measure::Load::new(count, args.concurrency.get()), || {
+    let report = measure::run(load, || {
         CLIENT.with_borrow_mut(|client| {
             let client = match client {
                 Some(client) => client,
@@ -104,7 +116,7 @@ fn load(args: &Args, host: &str, count: usize) -> ExitCode {
         })
     });
     cli::say(&report.to_string());
-    if report.errors + report.timed_out == 0 {
+    if report.errors + report.timed_out == 0 && !report.interrupted {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -134,33 +146,45 @@ fn broadcast(args: &Args) -> ExitCode {
     };
     let destination = SocketAddrV4::new(ip, args.port);
     cli::say(&format!("Broadcasting to {destination}..."));
-    match udp::broadcast(destination, args.message.as_bytes(), args.timeout) {
-        Ok(replies) if replies.is_empty() => cli::fail(&format!(
+    let message = args.message.as_bytes();
+    let (keep, read_at_most) = (udp::BROADCAST_KEEP, udp::BROADCAST_READ_AT_MOST);
+    let replies = match udp::broadcast(destination, message, args.timeout, keep, read_at_most) {
+        Ok(replies) => replies,
+        Err(e) if e.kind() == io::ErrorKind::InvalidInput => return cli::fail(&e.to_string()),
+        Err(e) => return cli::fail(&format!("broadcast to {destination}: {e}")),
+    };
+    if replies.kept.is_empty() {
+        return cli::fail(&format!(
             "no reply to the broadcast on {destination} within {} — is a udp-server \
              listening on 0.0.0.0? (just udp-server --host 0.0.0.0 --reuse-addr)",
             cli::show_seconds(args.timeout)
-        )),
-        Ok(replies) => {
-            for (from, reply) in &replies {
-                cli::say(&format!(
-                    "Server response from {from}: {}",
-                    cli::preview(reply)
-                ));
-            }
-            cli::say(&format!("{} replies", replies.len()));
-            ExitCode::SUCCESS
-        }
-        Err(e) => cli::fail(&format!("broadcast to {destination}: {e}")),
+        ));
     }
+    for (from, reply) in &replies.kept {
+        cli::say(&format!(
+            "Server response from {from}: {}",
+            cli::preview(reply)
+        ));
+    }
+    if replies.more > 0 {
+        cli::say(&format!("and {} more replies not shown", replies.more));
+    }
+    cli::say(&format!("{} replies", replies.total()));
+    if replies.cut_short {
+        cli::warn(&format!(
+            "stopped listening after {} replies, before the {} timeout: \
+             is something flooding port {}?",
+            replies.total(),
+            cli::show_seconds(args.timeout),
+            args.port
+        ));
+    }
+    ExitCode::SUCCESS
 }
 
 /// One line that says what went wrong and what to try.
 fn explain(args: &Args, host: &str, e: &io::Error) -> String {
-    let target = if host.contains(':') {
-        format!("[{host}]:{}", args.port)
-    } else {
-        format!("{host}:{}", args.port)
-    };
+    let target = target(host, args.port);
     match e.kind() {
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => format!(
             "no reply from {target} within {} — is udp-server running? (just udp-server)",
@@ -170,7 +194,19 @@ fn explain(args: &Args, host: &str, e: &io::Error) -> String {
             "{target} refused the datagram (port unreachable) — is udp-server running? \
              (just udp-server)"
         ),
+        // The message itself (too long for a datagram): nothing to do with
+        // the server.
+        io::ErrorKind::InvalidInput => e.to_string(),
         _ => format!("{target}: {e}"),
+    }
+}
+
+/// `host:port` as the user gave them; an IPv6 address in brackets.
+fn target(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
     }
 }
 
@@ -184,5 +220,18 @@ mod tests {
         let args = Args::parse_from(["udp-client"]);
         assert_eq!(args.timeout, udp::DEFAULT_TIMEOUT);
         assert_eq!(args.message, udp::DEFAULT_MESSAGE);
+    }
+
+    #[test]
+    fn broadcast_help_states_the_library_limits() {
+        let help = <Args as clap::CommandFactory>::command()
+            .render_help()
+            .to_string();
+        let limits = format!(
+            "the first {}, then a count of the rest, up to {}",
+            udp::BROADCAST_KEEP,
+            udp::BROADCAST_READ_AT_MOST
+        );
+        assert!(help.contains(&limits), "{help}");
     }
 }

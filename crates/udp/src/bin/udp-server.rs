@@ -27,6 +27,13 @@ struct Args {
     /// per datagram).
     #[arg(long)]
     quiet: bool,
+    /// Answer at most N datagrams a second from any one source address and
+    /// port (N at once after a pause); drop the rest. A reply loop with
+    /// another answering server then dies within a second or two. Raise it
+    /// to benchmark a single client socket on a fast machine.
+    #[arg(long, value_name = "N", default_value_t = udp::DEFAULT_MAX_REPLIES_PER_SECOND,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_replies_per_second: u32,
 }
 
 fn main() -> ExitCode {
@@ -45,17 +52,15 @@ fn main() -> ExitCode {
     cli::run_server(
         move || on_signal.stop(),
         |printer| {
-            let served = udp::serve(&socket, &stop, |event| {
+            let limit = args.max_replies_per_second;
+            let served = udp::serve_with_limit(&socket, &stop, limit, |event| {
                 let per_datagram = matches!(event, udp::Event::Received { .. });
                 if !(args.quiet && per_datagram) {
                     printer.line(event.to_string());
                 }
             });
             served
-                .map(|s| {
-                    let datagrams = cli::count(s.datagrams, "datagram");
-                    format!("Stopped after {datagrams}, {} answered.", s.answered)
-                })
+                .map(|summary| format!("Stopped after {summary}."))
                 .map_err(|e| format!("stopped receiving datagrams: {e}"))
         },
     )
