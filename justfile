@@ -55,6 +55,16 @@ proto-encode *args:
 proto-decode *args:
     @cargo run -q -p proto --bin employee -- decode "$@"
 
+# Keep-alive echo server on localhost:8081 for the pool (--idle-timeout S, --max-connections N)
+[group('4 pool')]
+pool-server *args:
+    @cargo run -q -p pool --bin pool-server -- "$@"
+
+# The article's pool usage: Response: b'Request data' (--requests N --threads T --mode pool|fresh --json)
+[group('4 pool')]
+pool-demo *args:
+    @cargo run -q -p pool --bin pool-demo -- "$@"
+
 # Start the classroom exercises (installs rustlings 6.5.0 if missing)
 [group('learn')]
 exercises:

@@ -28,6 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
+mod pooling;
 mod processes;
 mod speed;
 mod variants;
@@ -80,7 +81,7 @@ fn main() -> ExitCode {
         args.runs
     ));
     let mut rows = Vec::new();
-    let sections: [(&str, Section); 8] = [
+    let sections: [(&str, Section); 9] = [
         ("tcp servers", speed::tcp_servers),
         ("udp servers", speed::udp_servers),
         ("server designs", speed::server_designs),
@@ -89,6 +90,7 @@ fn main() -> ExitCode {
         ("udp vs tcp", udp_against_tcp),
         ("serial vs threaded", serial_against_threaded),
         ("protobuf vs JSON", protobuf_against_json),
+        ("pooled vs fresh", pooling::pooled_against_fresh),
     ];
     let chosen = |name: &str| args.only.as_deref().is_none_or(|only| name.contains(only));
     for (name, section) in sections.into_iter().filter(|(name, _)| chosen(name)) {

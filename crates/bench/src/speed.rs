@@ -113,7 +113,7 @@ fn measure_all(
 }
 
 /// The next source address, 127.0.0.1 to 127.0.0.8 in turn.
-fn next_source() -> Ipv4Addr {
+pub fn next_source() -> Ipv4Addr {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed) % usize::from(SOURCES);
     Ipv4Addr::new(127, 0, 0, 1 + n as u8)

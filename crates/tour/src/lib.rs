@@ -8,6 +8,7 @@
 //! A later chapter adds its module and one entry to [`CHAPTERS`].
 #![forbid(unsafe_code)]
 
+mod pool;
 mod proto;
 mod tcp;
 mod udp;
@@ -42,6 +43,11 @@ pub const CHAPTERS: &[Chapter] = &[
         name: "proto",
         title: "Protocol buffers: the Employee message, byte for byte with Python",
         run: proto::run,
+    },
+    Chapter {
+        name: "pool",
+        title: "Connection pooling: the article's SocketPool, reused and healed",
+        run: pool::run,
     },
 ];
 
