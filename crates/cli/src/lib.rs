@@ -142,6 +142,18 @@ pub fn article_host_and_port(program: &str, default_port: u16) -> (String, u16) 
     (host, port)
 }
 
+/// Parses a count given on the command line (`--count 1000`): a whole
+/// number of at least 1, with an error that says so.
+pub fn parse_count(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(0) => Err("0 is not a count: give a whole number of at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!(
+            "'{text}' is not a count: give a whole number of at least 1"
+        )),
+    }
+}
+
 /// Parses a number of seconds as the article writes them (`5.0`, `0.5`,
 /// `2`), for the binaries' `--timeout`-style flags.
 ///
@@ -211,6 +223,14 @@ mod tests {
             let err = parse_seconds(text).unwrap_err();
             assert!(err.contains(why), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn counts_parse_as_whole_numbers_from_one() {
+        assert_eq!(parse_count("1000"), Ok(1000));
+        assert!(parse_count("0").unwrap_err().contains("at least 1"));
+        assert!(parse_count("-5").unwrap_err().contains("not a count"));
+        assert!(parse_count("lots").unwrap_err().contains("not a count"));
     }
 
     #[test]

@@ -39,7 +39,7 @@ struct Args {
           allow_negative_numbers = true)]
     wait: Option<Duration>,
     /// Send this many requests and report the speed.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_parser = cli::parse_count, allow_negative_numbers = true)]
     requests: Option<u64>,
     /// With --requests: how many threads send at once.
     #[arg(long, default_value_t = 1, requires = "requests",

@@ -36,7 +36,7 @@ struct Args {
           value_parser = cli::parse_seconds, allow_negative_numbers = true)]
     timeout: Duration,
     /// Send this many requests (one connection each) and report the speed.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_parser = cli::parse_count, allow_negative_numbers = true)]
     count: Option<u64>,
     /// With --count: how many requests are in flight at once (at most
     /// --count).

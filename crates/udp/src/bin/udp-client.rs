@@ -33,7 +33,7 @@ struct Args {
     timeout: Duration,
     /// Send this many requests and report the speed; a request with no
     /// reply within --timeout counts as lost.
-    #[arg(long, conflicts_with = "broadcast", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, conflicts_with = "broadcast", value_parser = cli::parse_count, allow_negative_numbers = true)]
     count: Option<u64>,
     /// With --count: how many requests are in flight at once (at most
     /// --count), each from its own socket.
