@@ -274,9 +274,9 @@ impl SocketPool {
         drop(stream);
     }
 
-    /// The article's `close_all`: closes every idle connection. (Lent ones
-    /// are closed when they come back, as the queue is then full or they
-    /// are dropped.)
+    /// The article's `close_all`: closes every idle connection. A lent one
+    /// that comes back afterwards goes into the (now empty) queue, and is
+    /// closed when the pool is dropped.
     pub fn close_all(&self) {
         while let Ok(idle) = self.idle_rx.try_recv() {
             self.open.fetch_sub(1, Ordering::SeqCst);
@@ -345,8 +345,15 @@ impl SocketPool {
     }
 }
 
+// ANCHOR: guard
 /// A pooled connection; see [`SocketPool::get`]. Derefs to the
 /// `TcpStream`.
+///
+/// `Drop` cannot tell a connection that did its job from one whose request
+/// failed half-way: code that leaves early with `?` gives a possibly broken
+/// connection back. Call [`Pooled::discard`] on an error path (as
+/// [`SocketPool::request`] does); the health check is the second line of
+/// defence.
 pub struct Pooled<'a> {
     pool: &'a SocketPool,
     stream: Option<TcpStream>,
@@ -392,6 +399,7 @@ impl Drop for Pooled<'_> {
         }
     }
 }
+// ANCHOR_END: guard
 
 // ANCHOR: round_trip
 /// One request on a kept-open connection to an echo server: write

@@ -170,6 +170,10 @@ fn explain(args: &Args, e: &io::Error) -> String {
             "cannot fill the pool: {target} refused the connection — is pool-server running? \
              (just pool-server)"
         ),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => format!(
+            "no reply from {target} within {} — is the server stuck, or not an echo server?",
+            cli::show_seconds(args.timeout)
+        ),
         io::ErrorKind::UnexpectedEof => format!(
             "{target} closed the connection before echoing the request — is it a keep-alive \
              echo server? (tcp-server closes after one echo: use just pool-server)"
