@@ -65,6 +65,16 @@ pool-server *args:
 pool-demo *args:
     @cargo run -q -p pool --bin pool-demo -- "$@"
 
+# The article's safe_request: example.com:80, one 5 s deadline (--host, --port, --timeout S, --data, --max-bytes)
+[group('5 timeout')]
+safe-request *args:
+    @cargo run -q -p timeout --bin safe-request -- "$@"
+
+# A server that misbehaves on purpose, on localhost:8090 (--mode silent|trickle|keepalive|flood|reset)
+[group('5 timeout')]
+slow-server *args:
+    @cargo run -q -p timeout --bin slow-server -- "$@"
+
 # Start the classroom exercises (installs rustlings 6.5.0 if missing)
 [group('learn')]
 exercises:

@@ -31,6 +31,7 @@ use std::time::Duration;
 mod pooling;
 mod processes;
 mod speed;
+mod timeouts;
 mod variants;
 
 use clap::Parser;
@@ -81,7 +82,7 @@ fn main() -> ExitCode {
         args.runs
     ));
     let mut rows = Vec::new();
-    let sections: [(&str, Section); 9] = [
+    let sections: [(&str, Section); 10] = [
         ("tcp servers", speed::tcp_servers),
         ("udp servers", speed::udp_servers),
         ("server designs", speed::server_designs),
@@ -91,6 +92,7 @@ fn main() -> ExitCode {
         ("serial vs threaded", serial_against_threaded),
         ("protobuf vs JSON", protobuf_against_json),
         ("pooled vs fresh", pooling::pooled_against_fresh),
+        ("timeout precision", timeouts::precision),
     ];
     let chosen = |name: &str| args.only.as_deref().is_none_or(|only| name.contains(only));
     for (name, section) in sections.into_iter().filter(|(name, _)| chosen(name)) {

@@ -11,6 +11,7 @@
 mod pool;
 mod proto;
 mod tcp;
+mod timeout;
 mod udp;
 
 use std::io::{self, Write};
@@ -48,6 +49,11 @@ pub const CHAPTERS: &[Chapter] = &[
         name: "pool",
         title: "Connection pooling: the article's SocketPool, reused and healed",
         run: pool::run,
+    },
+    Chapter {
+        name: "timeout",
+        title: "Timeouts: safe_request against servers that misbehave",
+        run: timeout::run,
     },
 ];
 

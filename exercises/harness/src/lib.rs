@@ -16,6 +16,8 @@
 //! | [`tcp`] | `tcp1_threaded_echo`, `tcp2_length_prefix` | the echo handler, a server runner, a client, their checks |
 //! | [`udp`] | `udp1_retry_backoff` | [`udp::LossyServer`] (drops datagrams, or never answers), its checks |
 //! | [`proto`] | `proto1_stream`, `proto2_evolve` | the article's `Employee` for quick-protobuf, an old (v1) server, the checks |
+//! | [`pool`] | `pool1_evict_idle`, `pool2_wait_with_timeout` | idle connections with their age ([`pool::Idle`]), whether a peer was closed, the checks |
+//! | [`timeout`] | `timeout1_deadline`, `timeout2_backoff` | [`timeout::HttpServer`] (answers, silent, trickles, or 503 first), a request by a deadline, the checks |
 //!
 //! Three promises hold for every function here:
 //! - every socket is on 127.0.0.1, on a port the system picks (port 0), so
@@ -27,6 +29,8 @@
 //!   right: the limits are seconds where the right code takes milliseconds.
 
 pub mod net;
+pub mod pool;
 pub mod proto;
 pub mod tcp;
+pub mod timeout;
 pub mod udp;
