@@ -75,6 +75,11 @@ safe-request *args:
 slow-server *args:
     @cargo run -q -p timeout --bin slow-server -- "$@"
 
+# The article's NetworkMonitor: 500 packets live on lo, needs root or CAP_NET_RAW (--interface, --count N, --pcap FILE, --write FILE, --quiet, --json)
+[group('6 sniff')]
+sniff *args:
+    @cargo run -q -p sniff --bin sniff -- "$@"
+
 # Start the classroom exercises (installs rustlings 6.5.0 if missing)
 [group('learn')]
 exercises:

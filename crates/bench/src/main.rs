@@ -30,6 +30,7 @@ use std::time::Duration;
 
 mod pooling;
 mod processes;
+mod sniffing;
 mod speed;
 mod timeouts;
 mod variants;
@@ -82,7 +83,7 @@ fn main() -> ExitCode {
         args.runs
     ));
     let mut rows = Vec::new();
-    let sections: [(&str, Section); 10] = [
+    let sections: [(&str, Section); 11] = [
         ("tcp servers", speed::tcp_servers),
         ("udp servers", speed::udp_servers),
         ("server designs", speed::server_designs),
@@ -93,6 +94,7 @@ fn main() -> ExitCode {
         ("protobuf vs JSON", protobuf_against_json),
         ("pooled vs fresh", pooling::pooled_against_fresh),
         ("timeout precision", timeouts::precision),
+        ("sniff parsing", sniffing::parsing_rate),
     ];
     let chosen = |name: &str| args.only.as_deref().is_none_or(|only| name.contains(only));
     for (name, section) in sections.into_iter().filter(|(name, _)| chosen(name)) {

@@ -10,6 +10,7 @@
 
 mod pool;
 mod proto;
+mod sniff;
 mod tcp;
 mod timeout;
 mod udp;
@@ -54,6 +55,11 @@ pub const CHAPTERS: &[Chapter] = &[
         name: "timeout",
         title: "Timeouts: safe_request against servers that misbehave",
         run: timeout::run,
+    },
+    Chapter {
+        name: "sniff",
+        title: "Packet inspection: the article's NetworkMonitor, every frame counted once",
+        run: sniff::run,
     },
 ];
 

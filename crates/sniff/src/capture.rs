@@ -1,0 +1,216 @@
+//! Live capture: what scapy's `sniff()` does underneath, on Linux.
+//!
+//! An `AF_PACKET` socket receives whole frames, link header included, from
+//! one interface, before any TCP or UDP socket sees them. It can read every
+//! host's traffic, so the kernel allows it only to root or to a program
+//! holding `CAP_NET_RAW`: `sudo setcap cap_net_raw+ep target/debug/sniff`
+//! grants that to one binary, without running it as root.
+//!
+//! On `lo` every frame is seen twice: once leaving (`PACKET_OUTGOING`) and
+//! once arriving (`PACKET_HOST`), since loopback is both ends of the wire.
+//! `recvfrom` says which in the address's `sll_pkttype`, and on a loopback
+//! interface we skip the outgoing copy, so each packet is counted once. (On
+//! an Ethernet interface an outgoing frame is seen only leaving, and kept.)
+//!
+//! socket2 creates and binds the socket; the address the kernel wants is a
+//! `sockaddr_ll`, which socket2 does not build for us, and the `sll_pkttype`
+//! of each frame comes back in one. Those two steps are the crate's only
+//! `unsafe` code, each block with its `SAFETY` reasoning.
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use socket2::{Domain, Protocol, SockAddr, SockAddrStorage, Socket, Type};
+
+use crate::{Frame, LinkType};
+
+/// The largest frame read whole: loopback's MTU is 64 KiB, and the kernel
+/// may hand over a segment-offloaded frame up to that size.
+pub const MAX_FRAME: usize = 256 * 1024;
+/// How long one wait for a frame lasts, so a caller can look at its stop
+/// flag in between.
+pub const POLL: Duration = Duration::from_millis(100);
+/// `ARPHRD_LOOPBACK`, the device type of `lo`.
+const ARPHRD_LOOPBACK: u32 = 772;
+/// `ARPHRD_ETHER`.
+const ARPHRD_ETHER: u32 = 1;
+/// `ARPHRD_NONE`: tun devices, whose frames are bare IP packets.
+const ARPHRD_NONE: u32 = 65534;
+
+/// Why a live capture could not start.
+#[derive(Debug)]
+pub enum LiveError {
+    /// Neither root nor `CAP_NET_RAW`.
+    Permission,
+    /// No interface of that name.
+    NoInterface(String),
+    /// An interface whose frames we do not decode.
+    LinkType(String, u32),
+    /// Anything else the OS said.
+    Io(io::Error),
+}
+
+impl fmt::Display for LiveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LiveError::Permission => write!(
+                f,
+                "live capture needs root or CAP_NET_RAW: run it with sudo, grant it once with \
+                 `sudo setcap cap_net_raw+ep target/debug/sniff`, or read a capture with --pcap FILE"
+            ),
+            LiveError::NoInterface(name) => {
+                write!(
+                    f,
+                    "no interface named {name:?} (see `ip link`; try --interface lo)"
+                )
+            }
+            LiveError::LinkType(name, t) => write!(
+                f,
+                "{name} has device type {t}, not Ethernet or loopback: capture it with tcpdump \
+                 and read the file with --pcap"
+            ),
+            LiveError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// A capture on one interface.
+pub struct LiveCapture {
+    socket: Socket,
+    link: LinkType,
+    skip_outgoing: bool,
+    buf: Vec<u8>,
+    /// Outgoing copies skipped so far (loopback only).
+    pub skipped_outgoing: u64,
+}
+
+// ANCHOR: open
+impl LiveCapture {
+    /// Opens an `AF_PACKET` socket bound to `interface`, receiving every
+    /// protocol (`ETH_P_ALL`).
+    pub fn open(interface: &str) -> Result<Self, LiveError> {
+        let (index, device_type) = interface_info(interface)?;
+        let link = match device_type {
+            ARPHRD_ETHER | ARPHRD_LOOPBACK => LinkType::Ethernet,
+            ARPHRD_NONE => LinkType::RawIp,
+            other => return Err(LiveError::LinkType(interface.into(), other)),
+        };
+        // The protocol travels in network byte order, here and in the address.
+        let all = (libc::ETH_P_ALL as u16).to_be();
+        let socket = Socket::new(
+            Domain::PACKET,
+            Type::RAW,
+            Some(Protocol::from(i32::from(all))),
+        )
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::EPERM | libc::EACCES) => LiveError::Permission,
+            _ => LiveError::Io(e),
+        })?;
+        let link_address = libc::sockaddr_ll {
+            sll_family: libc::AF_PACKET as u16,
+            sll_protocol: all,
+            sll_ifindex: index,
+            sll_hatype: 0,
+            sll_pkttype: 0,
+            sll_halen: 0,
+            sll_addr: [0; 8],
+        };
+        #[allow(unsafe_code)]
+        // SAFETY: `sockaddr_ll` is one of this platform's `sockaddr_*` types,
+        // which is what `view_as` requires (it asserts the size fits), and
+        // the length given to `SockAddr::new` is exactly the size of the
+        // `sockaddr_ll` just written into the storage.
+        let address = unsafe {
+            let mut storage = SockAddrStorage::zeroed();
+            *storage.view_as::<libc::sockaddr_ll>() = link_address;
+            SockAddr::new(storage, size_of::<libc::sockaddr_ll>() as libc::socklen_t)
+        };
+        socket.bind(&address).map_err(LiveError::Io)?;
+        socket.set_read_timeout(Some(POLL)).map_err(LiveError::Io)?;
+        Ok(Self {
+            socket,
+            link,
+            skip_outgoing: device_type == ARPHRD_LOOPBACK,
+            buf: vec![0; MAX_FRAME],
+            skipped_outgoing: 0,
+        })
+    }
+    // ANCHOR_END: open
+
+    // ANCHOR: next_frame
+    /// Waits up to [`POLL`] for the next frame; `None` when none came.
+    pub fn next_frame(&mut self) -> io::Result<Option<Frame<'_>>> {
+        loop {
+            let mut from = libc::sockaddr_ll {
+                sll_family: 0,
+                sll_protocol: 0,
+                sll_ifindex: 0,
+                sll_hatype: 0,
+                sll_pkttype: 0,
+                sll_halen: 0,
+                sll_addr: [0; 8],
+            };
+            let mut from_len = size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+            #[allow(unsafe_code)]
+            // SAFETY: the buffer pointer and length describe `self.buf`,
+            // writable and alive for the call; `from` is a `sockaddr_ll` and
+            // `from_len` its size, so the kernel writes at most that much;
+            // the descriptor belongs to `self.socket`, open for the call.
+            // MSG_TRUNC makes the result the frame's real length, which may
+            // exceed the buffer: only `min(n, len)` bytes were written.
+            let n = unsafe {
+                libc::recvfrom(
+                    self.socket.as_raw_fd(),
+                    self.buf.as_mut_ptr().cast(),
+                    self.buf.len(),
+                    libc::MSG_TRUNC,
+                    (&raw mut from).cast(),
+                    &mut from_len,
+                )
+            };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                return match e.kind() {
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Ok(None),
+                    io::ErrorKind::Interrupted => continue,
+                    _ => Err(e),
+                };
+            }
+            if self.skip_outgoing && from.sll_pkttype == libc::PACKET_OUTGOING {
+                self.skipped_outgoing += 1;
+                continue;
+            }
+            let orig_len = n as usize;
+            let at = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default();
+            return Ok(Some(Frame {
+                link: self.link,
+                data: &self.buf[..orig_len.min(self.buf.len())],
+                orig_len,
+                at,
+            }));
+        }
+    }
+    // ANCHOR_END: next_frame
+}
+
+/// The interface's index and device type, from sysfs.
+fn interface_info(name: &str) -> Result<(i32, u32), LiveError> {
+    let read = |file: &str| -> Result<String, LiveError> {
+        if name.is_empty() || name.contains('/') {
+            return Err(LiveError::NoInterface(name.into()));
+        }
+        fs::read_to_string(format!("/sys/class/net/{name}/{file}")).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => LiveError::NoInterface(name.into()),
+            _ => LiveError::Io(e),
+        })
+    };
+    let bad = |e: std::num::ParseIntError| LiveError::Io(io::Error::other(e));
+    let index: i32 = read("ifindex")?.trim().parse().map_err(bad)?;
+    let device_type: u32 = read("type")?.trim().parse().map_err(bad)?;
+    Ok((index, device_type))
+}
