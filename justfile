@@ -80,6 +80,11 @@ slow-server *args:
 sniff *args:
     @cargo run -q -p sniff --bin sniff -- "$@"
 
+# TCP proxy on 127.0.0.1:8888 to example.com:80 (--target-host H --target-port P; faults: --latency MS --bandwidth KBPS --reset-after BYTES; --stats-every S)
+[group('8 proxy')]
+proxy *args:
+    @cargo run -q -p proxy --bin proxy -- "$@"
+
 # Start the classroom exercises (installs rustlings 6.5.0 if missing)
 [group('learn')]
 exercises:

@@ -30,6 +30,7 @@ use std::time::Duration;
 
 mod pooling;
 mod processes;
+mod proxying;
 mod sniffing;
 mod speed;
 mod timeouts;
@@ -83,7 +84,7 @@ fn main() -> ExitCode {
         args.runs
     ));
     let mut rows = Vec::new();
-    let sections: [(&str, Section); 11] = [
+    let sections: [(&str, Section); 12] = [
         ("tcp servers", speed::tcp_servers),
         ("udp servers", speed::udp_servers),
         ("server designs", speed::server_designs),
@@ -95,6 +96,7 @@ fn main() -> ExitCode {
         ("pooled vs fresh", pooling::pooled_against_fresh),
         ("timeout precision", timeouts::precision),
         ("sniff parsing", sniffing::parsing_rate),
+        ("proxy vs direct", proxying::proxy_against_direct),
     ];
     let chosen = |name: &str| args.only.as_deref().is_none_or(|only| name.contains(only));
     for (name, section) in sections.into_iter().filter(|(name, _)| chosen(name)) {

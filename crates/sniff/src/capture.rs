@@ -109,6 +109,11 @@ impl LiveCapture {
             Some(libc::EPERM | libc::EACCES) => LiveError::Permission,
             _ => LiveError::Io(e),
         })?;
+        // Every frame on the interface queues here until we read it: a burst
+        // of loopback traffic (a benchmark next door) would overflow the
+        // default ~200 KiB and drop frames. Best effort: the kernel caps it
+        // at net.core.rmem_max.
+        let _ = socket.set_recv_buffer_size(8 << 20);
         let link_address = libc::sockaddr_ll {
             sll_family: libc::AF_PACKET as u16,
             sll_protocol: all,

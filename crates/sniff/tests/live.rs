@@ -41,6 +41,9 @@ fn loopback_traffic_is_counted_once() {
             sender
                 .send_to(format!("datagram {i}").as_bytes(), udp_to)
                 .unwrap();
+            // Paced, not a burst: the capture shares lo with whatever else
+            // the machine is doing, and must keep up.
+            thread::sleep(Duration::from_millis(2));
         }
         let mut client = TcpStream::connect(server).unwrap();
         let (mut accepted, _) = listener.accept().unwrap();

@@ -10,6 +10,7 @@
 
 mod pool;
 mod proto;
+mod proxy;
 mod sniff;
 mod tcp;
 mod timeout;
@@ -60,6 +61,11 @@ pub const CHAPTERS: &[Chapter] = &[
         name: "sniff",
         title: "Packet inspection: the article's NetworkMonitor, every frame counted once",
         run: sniff::run,
+    },
+    Chapter {
+        name: "proxy",
+        title: "A monitored TCP proxy: the echo through it, counted, then slowed on purpose",
+        run: proxy::run,
     },
 ];
 

@@ -17,6 +17,7 @@
 //! | [`udp`] | `udp1_retry_backoff` | [`udp::LossyServer`] (drops datagrams, or never answers), its checks |
 //! | [`proto`] | `proto1_stream`, `proto2_evolve` | the article's `Employee` for quick-protobuf, an old (v1) server, the checks |
 //! | [`pool`] | `pool1_evict_idle`, `pool2_wait_with_timeout` | idle connections with their age ([`pool::Idle`]), whether a peer was closed, the checks |
+//! | [`proxy`] | `proxy1_allow_list`, `proxy2_byte_cap` | [`proxy::Network`], a one-client proxy that asks `allowed` ([`proxy::proxy_once`]), [`proxy::StingyWriter`] (a few bytes per write), the checks |
 //! | [`sniff`] | `sniff1_dns_name`, `sniff2_conversations` | [`sniff::dns_query`], [`sniff::echo_exchange`], the checks (bytes only, no sockets) |
 //! | [`timeout`] | `timeout1_deadline`, `timeout2_backoff` | [`timeout::HttpServer`] (answers, silent, trickles, or 503 first), a request by a deadline, the checks |
 //!
@@ -32,6 +33,7 @@
 pub mod net;
 pub mod pool;
 pub mod proto;
+pub mod proxy;
 pub mod sniff;
 pub mod tcp;
 pub mod timeout;
