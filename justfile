@@ -80,6 +80,11 @@ slow-server *args:
 sniff *args:
     @cargo run -q -p sniff --bin sniff -- "$@"
 
+# JSON API server on localhost:8000, one log line per request (--token T, --rate-limit N, --max-body BYTES)
+[group('7 http')]
+http-server *args:
+    @cargo run -q -p http --bin http-server -- "$@"
+
 # TCP proxy on 127.0.0.1:8888 to example.com:80 (--target-host H --target-port P; faults: --latency MS --bandwidth KBPS --reset-after BYTES; --stats-every S)
 [group('8 proxy')]
 proxy *args:

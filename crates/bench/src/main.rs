@@ -35,6 +35,7 @@ mod sniffing;
 mod speed;
 mod timeouts;
 mod variants;
+mod web;
 
 use clap::Parser;
 use measure::{Load, Report};
@@ -84,7 +85,7 @@ fn main() -> ExitCode {
         args.runs
     ));
     let mut rows = Vec::new();
-    let sections: [(&str, Section); 12] = [
+    let sections: [(&str, Section); 13] = [
         ("tcp servers", speed::tcp_servers),
         ("udp servers", speed::udp_servers),
         ("server designs", speed::server_designs),
@@ -97,6 +98,7 @@ fn main() -> ExitCode {
         ("timeout precision", timeouts::precision),
         ("sniff parsing", sniffing::parsing_rate),
         ("proxy vs direct", proxying::proxy_against_direct),
+        ("http api", web::api_server),
     ];
     let chosen = |name: &str| args.only.as_deref().is_none_or(|only| name.contains(only));
     for (name, section) in sections.into_iter().filter(|(name, _)| chosen(name)) {

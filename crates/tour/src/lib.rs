@@ -8,6 +8,7 @@
 //! A later chapter adds its module and one entry to [`CHAPTERS`].
 #![forbid(unsafe_code)]
 
+mod http;
 mod pool;
 mod proto;
 mod proxy;
@@ -61,6 +62,11 @@ pub const CHAPTERS: &[Chapter] = &[
         name: "sniff",
         title: "Packet inspection: the article's NetworkMonitor, every frame counted once",
         run: sniff::run,
+    },
+    Chapter {
+        name: "http",
+        title: "An HTTP API: the article's APIHandler, kept alive and bounded",
+        run: http::run,
     },
     Chapter {
         name: "proxy",

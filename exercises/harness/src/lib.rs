@@ -17,6 +17,7 @@
 //! | [`udp`] | `udp1_retry_backoff` | [`udp::LossyServer`] (drops datagrams, or never answers), its checks |
 //! | [`proto`] | `proto1_stream`, `proto2_evolve` | the article's `Employee` for quick-protobuf, an old (v1) server, the checks |
 //! | [`pool`] | `pool1_evict_idle`, `pool2_wait_with_timeout` | idle connections with their age ([`pool::Idle`]), whether a peer was closed, the checks |
+//! | [`http`] | `http1_health`, `http2_rate_limit` | a server running your handler or rate limiter on loopback, [`http::do_get`], [`http::Bucket`], the checks |
 //! | [`proxy`] | `proxy1_allow_list`, `proxy2_byte_cap` | [`proxy::Network`], a one-client proxy that asks `allowed` ([`proxy::proxy_once`]), [`proxy::StingyWriter`] (a few bytes per write), the checks |
 //! | [`sniff`] | `sniff1_dns_name`, `sniff2_conversations` | [`sniff::dns_query`], [`sniff::echo_exchange`], the checks (bytes only, no sockets) |
 //! | [`timeout`] | `timeout1_deadline`, `timeout2_backoff` | [`timeout::HttpServer`] (answers, silent, trickles, or 503 first), a request by a deadline, the checks |
@@ -30,6 +31,7 @@
 //! - no check depends on the learner's code being fast, only on it being
 //!   right: the limits are seconds where the right code takes milliseconds.
 
+pub mod http;
 pub mod net;
 pub mod pool;
 pub mod proto;
