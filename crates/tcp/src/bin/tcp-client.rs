@@ -31,7 +31,9 @@ struct Args {
     /// Send the bytes of this file instead of --message.
     #[arg(long, value_name = "FILE", conflicts_with = "message")]
     message_file: Option<PathBuf>,
-    /// Seconds the whole exchange may take: connect, send and the whole reply.
+    /// Seconds the whole exchange may take: connect, send and the whole
+    /// reply (not the name lookup before them: the system resolver keeps
+    /// its own timeouts; give an address to skip it).
     #[arg(long, value_name = "SECONDS", default_value = "5.0",
           value_parser = cli::parse_seconds, allow_negative_numbers = true)]
     timeout: Duration,

@@ -95,9 +95,11 @@ fn load(args: &Args, host: &str, count: usize) -> ExitCode {
     // keeps its own socket in a thread-local, so no two workers share a
     // socket or read each other's replies. (A timed-out request's late ACK
     // looks exactly like the next one's: same message, same bytes.)
+    // ANCHOR: thread_local_client
     thread_local! {
         static CLIENT: RefCell<Option<udp::Client>> = const { RefCell::new(None) };
     }
+    // ANCHOR_END: thread_local_client
     let report = measure::run(load, || {
         CLIENT.with_borrow_mut(|client| {
             let client = match client {
