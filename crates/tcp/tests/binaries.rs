@@ -309,3 +309,22 @@ fn sigterm_stops_the_server_with_a_summary_and_exit_0() {
     assert!(stopped.status.success(), "{stopped:?}");
     assert_eq!(stopped.remaining, ["Stopped after 1 connection."]);
 }
+
+#[test]
+fn load_mode_json_is_one_line_with_the_agreed_keys() {
+    let server = start_server(&["--threads"]);
+    let out = client(
+        server.port(),
+        &["--count", "50", "--concurrency", "2", "--json"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        stdout.starts_with(r#"{"n": 50, "ok": 50, "errors": 0, "rps": "#),
+        "{stdout}"
+    );
+    for key in ["mean_us", "p50_us", "p99_us"] {
+        assert!(stdout.contains(&format!(r#""{key}": "#)), "{stdout}");
+    }
+}

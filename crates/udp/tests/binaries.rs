@@ -421,3 +421,17 @@ fn more_clients_than_requests_are_capped_at_the_count() {
         "{out}"
     );
 }
+
+#[test]
+fn load_mode_json_is_one_line_with_the_agreed_keys() {
+    let server = start(&["--port", "0", "--quiet"]);
+    let port = server.port().to_string();
+    let output = client(&["--port", &port, "--count", "50", "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let line = stdout(&output);
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(
+        line.starts_with(r#"{"n": 50, "ok": 50, "errors": 0, "rps": "#),
+        "{line}"
+    );
+}

@@ -32,7 +32,9 @@ struct Args {
     target_port: u16,
     /// Fault: hold what the target sends MS milliseconds before it goes on
     /// to the client, so each round trip takes that much longer.
-    #[arg(long, value_name = "MS")]
+    /// At most 10,000: the delay is a sleep the proxy cannot cut short, so
+    /// it also bounds how long Ctrl-C may wait.
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=10_000))]
     latency: Option<u64>,
     /// Fault: carry at most KBPS kilobytes (1000 bytes) a second, each way.
     #[arg(long, value_name = "KBPS", value_parser = clap::value_parser!(u64).range(1..))]

@@ -45,6 +45,10 @@ struct Args {
     #[arg(long, default_value = "1", requires = "count",
           value_parser = clap::value_parser!(u64).range(1..=10_000))]
     concurrency: u64,
+    /// With --count: print the report as one JSON line,
+    /// `{"n", "ok", "errors", "rps", "mean_us", "p50_us", "p99_us"}`.
+    #[arg(long, requires = "count")]
+    json: bool,
 }
 
 fn main() -> ExitCode {
@@ -101,10 +105,16 @@ fn show(reply: &[u8]) -> String {
 fn load(args: &Args, message: &[u8], count: usize) -> ExitCode {
     let expected = tcp::expected_echo(message);
     let load = measure::Load {
-        progress: io::stderr().is_terminal(),
+        progress: !args.json && io::stderr().is_terminal(),
         ..measure::Load::new(count, args.concurrency as usize)
     };
-    cli::say(&format!(
+    // With --json, stdout holds the one JSON line and nothing else.
+    let say = |line: &str| {
+        if !args.json {
+            cli::say(line);
+        }
+    };
+    say(&format!(
         "Sending {count} requests to {}, {} at a time...",
         target(args),
         load.concurrency
@@ -124,7 +134,11 @@ fn load(args: &Args, message: &[u8], count: usize) -> ExitCode {
             ))
         }
     });
-    cli::say(&report.to_string());
+    if args.json {
+        cli::say(&report.to_json());
+    } else {
+        cli::say(&report.to_string());
+    }
     if report.errors + report.timed_out == 0 && !report.interrupted {
         ExitCode::SUCCESS
     } else {

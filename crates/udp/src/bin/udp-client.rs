@@ -40,6 +40,10 @@ struct Args {
     #[arg(long, default_value = "1", requires = "count",
           value_parser = clap::value_parser!(u64).range(1..=10_000))]
     concurrency: u64,
+    /// With --count: print the report as one JSON line,
+    /// `{"n", "ok", "errors", "rps", "mean_us", "p50_us", "p99_us"}`.
+    #[arg(long, requires = "count")]
+    json: bool,
     /// Send one datagram to the loopback broadcast address and print the
     /// replies that arrive within --timeout (servers need --host 0.0.0.0):
     /// the first 1000, then a count of the rest, up to 100000.
@@ -78,10 +82,16 @@ fn load(args: &Args, host: &str, count: usize) -> ExitCode {
     };
     let expected = udp::expected_ack(args.message.as_bytes());
     let load = measure::Load {
-        progress: io::stderr().is_terminal(),
+        progress: !args.json && io::stderr().is_terminal(),
         ..measure::Load::new(count, args.concurrency as usize)
     };
-    cli::say(&format!(
+    // With --json, stdout holds the one JSON line and nothing else.
+    let say = |line: &str| {
+        if !args.json {
+            cli::say(line);
+        }
+    };
+    say(&format!(
         "Sending {count} requests to {}, {} at a time...",
         target(host, args.port),
         load.concurrency
@@ -117,7 +127,11 @@ fn load(args: &Args, host: &str, count: usize) -> ExitCode {
             }
         })
     });
-    cli::say(&report.to_string());
+    if args.json {
+        cli::say(&report.to_json());
+    } else {
+        cli::say(&report.to_string());
+    }
     if report.errors + report.timed_out == 0 && !report.interrupted {
         ExitCode::SUCCESS
     } else {
