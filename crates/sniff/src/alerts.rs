@@ -230,6 +230,9 @@ mod tests {
             src: src.parse().unwrap(),
             dst: dst.parse().unwrap(),
             flags: flags::SYN,
+            seq: 0,
+            ack: 0,
+            window: 65535,
             payload: b"",
         }
     }

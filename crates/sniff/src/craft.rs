@@ -25,10 +25,24 @@ const UDP: usize = 8;
 /// A TCP segment from `src` to `dst` with `tcp_flags` ([`flags`]) and
 /// `payload`, over IPv4 or IPv6 as the addresses are.
 pub fn tcp(src: SocketAddr, dst: SocketAddr, tcp_flags: u8, payload: &[u8]) -> Vec<u8> {
+    tcp_numbered(src, dst, tcp_flags, (0, 0), payload)
+}
+
+/// A TCP segment as [`tcp`] builds it, with its sequence and
+/// acknowledgement numbers, `(seq, ack)`.
+pub fn tcp_numbered(
+    src: SocketAddr,
+    dst: SocketAddr,
+    tcp_flags: u8,
+    (seq, ack): (u32, u32),
+    payload: &[u8],
+) -> Vec<u8> {
     let mut segment = vec![0u8; TCP + payload.len()];
     if let Some(mut tcp) = MutableTcpPacket::new(&mut segment) {
         tcp.set_source(src.port());
         tcp.set_destination(dst.port());
+        tcp.set_sequence(seq);
+        tcp.set_acknowledgement(ack);
         tcp.set_data_offset((TCP / 4) as u8);
         tcp.set_flags(tcp_flags);
         tcp.set_window(65535);
@@ -61,6 +75,29 @@ pub fn ping(src: IpAddr, dst: IpAddr) -> Vec<u8> {
         icmp.set_icmp_type(IcmpTypes::EchoRequest);
     }
     ip(src, dst, IpNextHeaderProtocols::Icmp, &message)
+}
+
+/// The ICMP "port unreachable" a host sends back for `refused`, a frame
+/// built by [`udp`] to a port where nothing listens: it quotes the IP
+/// header and the first 8 bytes of the datagram. IPv4 only.
+pub fn port_unreachable(refused: &[u8]) -> Vec<u8> {
+    let ip_packet = refused.get(ETHERNET..).unwrap_or_default();
+    let quoted = &ip_packet[..ip_packet.len().min(IPV4 + UDP)];
+    let (src, dst) = match (ip_packet.get(12..16), ip_packet.get(16..20)) {
+        (Some(s), Some(d)) => (
+            IpAddr::from([s[0], s[1], s[2], s[3]]),
+            IpAddr::from([d[0], d[1], d[2], d[3]]),
+        ),
+        _ => return Vec::new(),
+    };
+    let mut message = vec![0u8; 8 + quoted.len()];
+    if let Some(mut icmp) = MutableIcmpPacket::new(&mut message) {
+        icmp.set_icmp_type(IcmpTypes::DestinationUnreachable);
+        icmp.set_icmp_code(pnet_packet::icmp::IcmpCode(3));
+    }
+    message[8..].copy_from_slice(quoted);
+    // The error goes back to whoever sent the datagram.
+    ip(dst, src, IpNextHeaderProtocols::Icmp, &message)
 }
 
 /// An ARP request: not IP at all, so the article counts it nowhere.

@@ -60,12 +60,20 @@ impl LinkType {
     }
 }
 
-/// The TCP flags the alert rules look at.
+/// The TCP flags, as the header's flag byte has them.
 pub mod flags {
+    /// Finish: the sender has no more data (a close, or a half-close).
+    pub const FIN: u8 = 0x01;
     /// Synchronise: the first segment of each side of a handshake.
     pub const SYN: u8 = 0x02;
+    /// Reset: the connection is over at once, unread data and all.
+    pub const RST: u8 = 0x04;
+    /// Push: hand the data to the application now.
+    pub const PSH: u8 = 0x08;
     /// Acknowledgement: set on every segment after the first SYN.
     pub const ACK: u8 = 0x10;
+    /// Urgent pointer is valid (rare).
+    pub const URG: u8 = 0x20;
 }
 
 /// A TCP segment or UDP datagram: its addresses, and the bytes it carries
@@ -78,6 +86,14 @@ pub struct Segment<'a> {
     pub dst: SocketAddr,
     /// TCP flags ([`flags`]); 0 for UDP.
     pub flags: u8,
+    /// TCP sequence number of the first payload byte (of the SYN itself on
+    /// a SYN); 0 for UDP.
+    pub seq: u32,
+    /// TCP acknowledgement number: the next byte the sender expects; 0 for
+    /// UDP.
+    pub ack: u32,
+    /// TCP receive window as sent (unscaled); 0 for UDP.
+    pub window: u16,
     /// The application's bytes.
     pub payload: &'a [u8],
 }
@@ -149,21 +165,9 @@ const MAX_EXTENSION_HEADERS: usize = 8;
 /// length): an IP packet may then go on past the buffer, and only its
 /// headers must be whole.
 pub fn decode(link: LinkType, frame: &[u8], snapped: bool) -> Decoded<'_> {
-    let (ethertype, rest) = match link {
-        LinkType::Ethernet => match ethernet(frame) {
-            Ok(found) => found,
-            Err(why) => return Decoded::Malformed(why),
-        },
-        LinkType::LinuxSll if frame.len() >= SLL_LEN => (be16(frame, 14), &frame[SLL_LEN..]),
-        LinkType::LinuxSll2 if frame.len() >= SLL2_LEN => (be16(frame, 0), &frame[SLL2_LEN..]),
-        LinkType::LinuxSll | LinkType::LinuxSll2 => {
-            return Decoded::Malformed("shorter than a Linux cooked header");
-        }
-        LinkType::RawIp => match frame.first().map(|b| b >> 4) {
-            Some(4) => (EtherTypes::Ipv4.0, frame),
-            Some(6) => (EtherTypes::Ipv6.0, frame),
-            _ => return Decoded::Malformed("raw IP frame with no IP version"),
-        },
+    let (ethertype, rest) = match network_layer(link, frame) {
+        Ok(found) => found,
+        Err(why) => return Decoded::Malformed(why),
     };
     match ethertype {
         t if t == EtherTypes::Ipv4.0 => ipv4(rest, snapped),
@@ -179,6 +183,137 @@ pub fn decode(link: LinkType, frame: &[u8], snapped: bool) -> Decoded<'_> {
     }
 }
 // ANCHOR_END: decode
+
+/// The EtherType of what the link header carries, and the bytes after it.
+fn network_layer(link: LinkType, frame: &[u8]) -> Result<(u16, &[u8]), &'static str> {
+    Ok(match link {
+        LinkType::Ethernet => ethernet(frame)?,
+        LinkType::LinuxSll if frame.len() >= SLL_LEN => (be16(frame, 14), &frame[SLL_LEN..]),
+        LinkType::LinuxSll2 if frame.len() >= SLL2_LEN => (be16(frame, 0), &frame[SLL2_LEN..]),
+        LinkType::LinuxSll | LinkType::LinuxSll2 => {
+            return Err("shorter than a Linux cooked header");
+        }
+        LinkType::RawIp => match frame.first().map(|b| b >> 4) {
+            Some(4) => (EtherTypes::Ipv4.0, frame),
+            Some(6) => (EtherTypes::Ipv6.0, frame),
+            _ => return Err("raw IP frame with no IP version"),
+        },
+    })
+}
+
+/// An ICMP "destination unreachable" error: how a kernel answers a packet
+/// it cannot deliver, most often a UDP datagram for a port where nothing
+/// listens. It quotes the start of the packet it refuses, so the flow it
+/// belongs to can be told from the quoted addresses and ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unreachable {
+    /// Who sent the error (the host that refused).
+    pub from: IpAddr,
+    /// The ICMP code: 3 "port unreachable" over IPv4, 4 over IPv6.
+    pub code: u8,
+    /// The refused packet's source, as quoted.
+    pub original_src: SocketAddr,
+    /// The refused packet's destination, as quoted.
+    pub original_dst: SocketAddr,
+    /// Whether the refused packet was UDP (else TCP).
+    pub udp: bool,
+}
+
+impl Unreachable {
+    /// Whether it says "port unreachable", the answer of a host where no
+    /// socket has that port.
+    pub fn port_unreachable(&self) -> bool {
+        match self.from {
+            IpAddr::V4(_) => self.code == 3,
+            IpAddr::V6(_) => self.code == 4,
+        }
+    }
+}
+
+/// ICMP type "destination unreachable": 3 in ICMP, 1 in ICMPv6.
+const ICMP_UNREACHABLE: u8 = 3;
+const ICMPV6_UNREACHABLE: u8 = 1;
+/// Type, code, checksum and 4 unused bytes come before the quoted packet.
+const ICMP_HEADER_LEN: usize = 8;
+
+/// The "destination unreachable" error this frame carries, if it is one
+/// and quotes a TCP or UDP packet; `None` for anything else, however
+/// malformed.
+pub fn unreachable(link: LinkType, frame: &[u8]) -> Option<Unreachable> {
+    let (ethertype, packet) = network_layer(link, frame).ok()?;
+    let (from, icmp) = match ethertype {
+        t if t == EtherTypes::Ipv4.0 => {
+            let ip = Ipv4Packet::new(packet)?;
+            let header_len = usize::from(ip.get_header_length()) * 4;
+            if ip.get_next_level_protocol() != IpNextHeaderProtocols::Icmp {
+                return None;
+            }
+            (
+                IpAddr::V4(ip.get_source()),
+                packet.get(header_len.max(IPV4_MIN_LEN)..)?,
+            )
+        }
+        t if t == EtherTypes::Ipv6.0 => {
+            let ip = Ipv6Packet::new(packet)?;
+            if ip.get_next_header() != IpNextHeaderProtocols::Icmpv6 {
+                return None;
+            }
+            (IpAddr::V6(ip.get_source()), packet.get(IPV6_LEN..)?)
+        }
+        _ => return None,
+    };
+    let (&kind, &code) = (icmp.first()?, icmp.get(1)?);
+    let wanted = if from.is_ipv4() {
+        ICMP_UNREACHABLE
+    } else {
+        ICMPV6_UNREACHABLE
+    };
+    if kind != wanted {
+        return None;
+    }
+    let quoted = icmp.get(ICMP_HEADER_LEN..)?;
+    let (src, dst, protocol, ports) = match quoted.first()? >> 4 {
+        4 => {
+            let ip = Ipv4Packet::new(quoted)?;
+            let header_len = usize::from(ip.get_header_length()) * 4;
+            let (src, dst) = (
+                IpAddr::V4(ip.get_source()),
+                IpAddr::V4(ip.get_destination()),
+            );
+            (
+                src,
+                dst,
+                ip.get_next_level_protocol(),
+                quoted.get(header_len.max(IPV4_MIN_LEN)..)?,
+            )
+        }
+        6 => {
+            let ip = Ipv6Packet::new(quoted)?;
+            let (src, dst) = (
+                IpAddr::V6(ip.get_source()),
+                IpAddr::V6(ip.get_destination()),
+            );
+            (src, dst, ip.get_next_header(), quoted.get(IPV6_LEN..)?)
+        }
+        _ => return None,
+    };
+    let udp = match protocol {
+        IpNextHeaderProtocols::Udp => true,
+        IpNextHeaderProtocols::Tcp => false,
+        _ => return None,
+    };
+    // Both TCP and UDP start with the two ports: all a quote must hold.
+    if ports.len() < 4 {
+        return None;
+    }
+    Some(Unreachable {
+        from,
+        code,
+        original_src: SocketAddr::new(src, be16(ports, 0)),
+        original_dst: SocketAddr::new(dst, be16(ports, 2)),
+        udp,
+    })
+}
 
 /// The EtherType and what follows it, past one VLAN tag if there is one.
 fn ethernet(frame: &[u8]) -> Result<(u16, &[u8]), &'static str> {
@@ -305,6 +440,9 @@ fn transport<'a>(
                 src: SocketAddr::new(src, tcp.get_source()),
                 dst: SocketAddr::new(dst, tcp.get_destination()),
                 flags: tcp.get_flags(),
+                seq: tcp.get_sequence(),
+                ack: tcp.get_acknowledgement(),
+                window: tcp.get_window(),
                 payload: &payload[header_len..],
             })
         }
@@ -320,6 +458,9 @@ fn transport<'a>(
                 src: SocketAddr::new(src, udp.get_source()),
                 dst: SocketAddr::new(dst, udp.get_destination()),
                 flags: 0,
+                seq: 0,
+                ack: 0,
+                window: 0,
                 payload: &payload[UDP_LEN..len.min(payload.len())],
             })
         }

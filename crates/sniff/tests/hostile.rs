@@ -35,6 +35,11 @@ const LINKS: [LinkType; 4] = [
 fn random_and_mutated_frames_never_panic_and_are_each_counted() {
     let mut rng = Rng(0x5eed_cafe_f00d_1234);
     let (mut seeds, _) = mixed();
+    seeds.push(craft::port_unreachable(&craft::udp(
+        addr("127.0.0.1:40000"),
+        addr("127.0.0.1:9"),
+        b"hello",
+    )));
     seeds.push(craft::tcp(
         addr("[::1]:1"),
         addr("[::1]:2"),
@@ -75,6 +80,8 @@ fn random_and_mutated_frames_never_panic_and_are_each_counted() {
         monitor.process_packet(&f, |event| {
             let _ = event.to_string();
         });
+        // The ICMP reader follows the quoted packet's lengths too.
+        let _ = sniff::wire::unreachable(link, &frame);
         frames += 1;
     }
     assert_eq!(monitor.protocol_stats.total(), frames);
@@ -84,4 +91,27 @@ fn random_and_mutated_frames_never_panic_and_are_each_counted() {
         stats.tcp > 0 && stats.udp > 0 && stats.other > 0 && stats.malformed > 0,
         "{stats:?}"
     );
+}
+
+#[test]
+fn a_port_unreachable_names_the_datagram_it_refuses() {
+    let datagram = craft::udp(addr("127.0.0.1:40000"), addr("127.0.0.1:9"), b"hello");
+    let error = craft::port_unreachable(&datagram);
+    let found = sniff::wire::unreachable(LinkType::Ethernet, &error).expect("an ICMP error");
+    assert!(found.port_unreachable() && found.udp, "{found:?}");
+    assert_eq!(found.original_src, addr("127.0.0.1:40000"));
+    assert_eq!(found.original_dst, addr("127.0.0.1:9"));
+    // Not an ICMP error: nothing to report.
+    assert_eq!(
+        sniff::wire::unreachable(LinkType::Ethernet, &datagram),
+        None
+    );
+    // The two ports are all it needs of the quoted datagram, so only a frame
+    // cut before them has nothing to report.
+    for cut in 0..error.len() - 4 {
+        assert_eq!(
+            sniff::wire::unreachable(LinkType::Ethernet, &error[..cut]),
+            None
+        );
+    }
 }
