@@ -80,6 +80,16 @@ slow-server *args:
 sniff *args:
     @cargo run -q -p sniff --bin sniff -- "$@"
 
+# Draw a chapter's exchange as a ladder, captured live on lo (as root): tcp, tcp-serial, udp, proto, pool, timeout, http, proxy (--seq, --write FILE, --svg FILE; --pcap FILE --port N)
+[group('6 sniff')]
+trace *args:
+    @cargo run -q -p trace --bin trace -- "$@"
+
+# Regenerate the book's ladders in docs/src/traces from fresh runs (as root)
+[group('6 sniff')]
+trace-book:
+    @cargo run -q -p trace --bin trace -- --book docs/src/traces
+
 # JSON API server on localhost:8000, one log line per request (--token T, --rate-limit N, --max-body BYTES)
 [group('7 http')]
 http-server *args:

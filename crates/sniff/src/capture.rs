@@ -14,8 +14,10 @@
 //!
 //! socket2 creates and binds the socket; the address the kernel wants is a
 //! `sockaddr_ll`, which socket2 does not build for us, and the `sll_pkttype`
-//! of each frame comes back in one. Those two steps are the crate's only
-//! `unsafe` code, each block with its `SAFETY` reasoning.
+//! of each frame comes back in one; the kernel's receive time of a frame
+//! comes from an `ioctl`, and its count of dropped frames from a
+//! `getsockopt`. Those four calls are the crate's only `unsafe` code, each
+//! block with its `SAFETY` reasoning.
 
 use std::fmt;
 use std::fs;
@@ -135,13 +137,16 @@ impl LiveCapture {
         };
         socket.bind(&address).map_err(LiveError::Io)?;
         socket.set_read_timeout(Some(POLL)).map_err(LiveError::Io)?;
-        Ok(Self {
+        let capture = Self {
             socket,
             link,
             skip_outgoing: device_type == ARPHRD_LOOPBACK,
             buf: vec![0; MAX_FRAME],
             skipped_outgoing: 0,
-        })
+        };
+        // Asking once turns on the kernel's stamping of every frame.
+        let _ = capture.kernel_timestamp();
+        Ok(capture)
     }
     // ANCHOR_END: open
 
@@ -189,9 +194,11 @@ impl LiveCapture {
                 continue;
             }
             let orig_len = n as usize;
-            let at = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default();
+            let at = self.kernel_timestamp().unwrap_or_else(|| {
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default()
+            });
             return Ok(Some(Frame {
                 link: self.link,
                 data: &self.buf[..orig_len.min(self.buf.len())],
@@ -201,7 +208,74 @@ impl LiveCapture {
         }
     }
     // ANCHOR_END: next_frame
+
+    /// When the kernel received the frame just read, as tcpdump stamps it.
+    /// Reading the clock after `recvfrom` instead would stamp the moment
+    /// this thread got round to it, which under load is later than the
+    /// reply to that frame: a trace would draw the answer before the
+    /// question. The first call turns the kernel's stamping on and may find
+    /// no stamp; `None` then.
+    fn kernel_timestamp(&self) -> Option<Duration> {
+        let mut stamp = libc::timeval {
+            tv_sec: 0,
+            tv_usec: 0,
+        };
+        #[allow(unsafe_code)]
+        // SAFETY: SIOCGSTAMP writes one `timeval` through its argument,
+        // which points to `stamp`, a live and writable `timeval`; the
+        // descriptor belongs to `self.socket`, open for the call.
+        let result = unsafe {
+            libc::ioctl(
+                self.socket.as_raw_fd(),
+                SIOCGSTAMP as _,
+                &raw mut stamp,
+            )
+        };
+        let (secs, micros) = (u64::try_from(stamp.tv_sec), u32::try_from(stamp.tv_usec));
+        match (result, secs, micros) {
+            (0, Ok(secs), Ok(micros)) if secs > 0 => {
+                Some(Duration::new(secs, micros.saturating_mul(1000)))
+            }
+            _ => None,
+        }
+    }
 }
+
+impl LiveCapture {
+    /// Frames the kernel dropped since the last call (or since the socket
+    /// opened) because this socket's queue was full: a reader too slow for
+    /// the traffic. Asking resets the count, as `PACKET_STATISTICS` does.
+    pub fn dropped(&self) -> io::Result<u32> {
+        // struct tpacket_stats { tp_packets, tp_drops }, both unsigned int.
+        let mut stats = [0u32; 2];
+        let mut len = size_of_val(&stats) as libc::socklen_t;
+        #[allow(unsafe_code)]
+        // SAFETY: the pointer and `len` describe `stats`, live and writable
+        // for the call and the size of a `tpacket_stats`; the kernel writes
+        // at most `len` bytes and updates `len`; the descriptor belongs to
+        // `self.socket`, open for the call.
+        let result = unsafe {
+            libc::getsockopt(
+                self.socket.as_raw_fd(),
+                libc::SOL_PACKET,
+                PACKET_STATISTICS,
+                stats.as_mut_ptr().cast(),
+                &mut len,
+            )
+        };
+        if result != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(stats[1])
+    }
+}
+
+/// `PACKET_STATISTICS` from linux/if_packet.h.
+const PACKET_STATISTICS: libc::c_int = 6;
+
+/// `SIOCGSTAMP` (`SIOCGSTAMP_OLD` in linux/sockios.h, the same request on
+/// 64-bit targets), which the libc crate does not name.
+const SIOCGSTAMP: u32 = 0x8906;
 
 /// The interface's index and device type, from sysfs.
 fn interface_info(name: &str) -> Result<(i32, u32), LiveError> {

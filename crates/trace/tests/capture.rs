@@ -1,0 +1,166 @@
+//! The book's ladders against fresh captures: every chapter's exchange is
+//! run again as root and must have the shape of its committed ladder, and
+//! both must show what the chapter claims. Without root or CAP_NET_RAW it
+//! says it is skipped, and why; the committed ladders are still checked.
+#![allow(clippy::print_stdout)]
+
+use std::process::Command;
+
+use sniff::capture::LiveError;
+use trace::scene::CHAPTERS;
+use trace::{Options, Shape, book};
+
+#[test]
+fn committed_ladders_show_what_their_chapters_claim() {
+    for chapter in CHAPTERS {
+        let text = book::committed(chapter.name).unwrap();
+        let shape = Shape::parse(text).unwrap_or_else(|e| panic!("{}: {e}\n{text}", chapter.name));
+        trace::check_claims(chapter, &shape)
+            .unwrap_or_else(|e| panic!("{}: {e}\n{text}", chapter.name));
+    }
+}
+
+#[test]
+fn fresh_captures_have_the_committed_shapes() {
+    let mut skipped = Vec::new();
+    for chapter in CHAPTERS {
+        let traced = match trace::capture_chapter(chapter, 5) {
+            Ok(traced) => traced,
+            Err(LiveError::Permission) => {
+                println!(
+                    "SKIPPED fresh_captures_have_the_committed_shapes: needs root or CAP_NET_RAW"
+                );
+                return;
+            }
+            Err(e) => panic!("cannot capture on lo: {e}"),
+        };
+        traced
+            .outcome
+            .as_ref()
+            .unwrap_or_else(|e| panic!("{}: {e}", chapter.name));
+        if trace::dropped(&traced) > 0 {
+            // Five runs in a row lost frames to other traffic on lo.
+            skipped.push(chapter.name);
+            continue;
+        }
+        let fresh = trace::ladder_of(&traced, Options::default())
+            .unwrap()
+            .text();
+        let committed = book::committed(chapter.name).unwrap();
+        let (now, then) = (
+            Shape::parse(&fresh).unwrap(),
+            Shape::parse(committed).unwrap(),
+        );
+        trace::check_claims(chapter, &now)
+            .unwrap_or_else(|e| panic!("{}: {e}\n{fresh}", chapter.name));
+        if let Some(diff) = then.differences(&now) {
+            panic!(
+                "{}: the committed ladder and a fresh run differ ({diff}); if the code changed on \
+                 purpose, run `just trace-book`\ncommitted:\n{committed}\nfresh:\n{fresh}",
+                chapter.name
+            );
+        }
+    }
+    if !skipped.is_empty() {
+        println!(
+            "SKIPPED fresh captures of {skipped:?}: lo was too busy to capture whole, five times"
+        );
+    }
+}
+
+fn trace_bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_trace"))
+}
+
+#[test]
+fn without_the_capability_the_exchange_runs_and_the_book_ladder_is_shown() {
+    // As root, drop CAP_NET_RAW for the child; as a plain user it is not
+    // there to drop.
+    let Ok(status) = Command::new("setpriv").arg("--version").output() else {
+        println!("SKIPPED without_the_capability...: setpriv (util-linux) not found");
+        return;
+    };
+    assert!(status.status.success());
+    let out = Command::new("setpriv")
+        .args(["--bounding-set=-net_raw", "--inh-caps=-net_raw"])
+        .arg(env!("CARGO_BIN_EXE_trace"))
+        .arg("tcp")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line of warning: {stderr}");
+    assert!(
+        stderr.contains("needs root or CAP_NET_RAW") && stderr.contains("setcap cap_net_raw+ep"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("client: Received: b'Echo: Hello, Server!'"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(book::committed("tcp").unwrap().trim_end()),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_capture_file_is_drawn_for_one_port() {
+    let dir = std::env::temp_dir().join(format!("trace-pcap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("echo.pcap");
+    let (c, s, other) = (
+        "127.0.0.1:40000".parse().unwrap(),
+        "127.0.0.1:8080".parse().unwrap(),
+        "127.0.0.1:5353".parse().unwrap(),
+    );
+    use sniff::craft;
+    use sniff::wire::flags::{ACK, PSH, SYN};
+    let frames = vec![
+        craft::tcp_numbered(c, s, SYN, (10, 0), b""),
+        craft::udp(c, other, b"not this one"),
+        craft::tcp_numbered(s, c, SYN | ACK, (90, 11), b""),
+        craft::tcp_numbered(c, s, PSH | ACK, (11, 91), b"hi"),
+    ];
+    sniff::pcap::write_frames(
+        &path,
+        std::time::Duration::from_secs(1_700_000_000),
+        &frames,
+    )
+    .unwrap();
+    let out = trace_bin()
+        .arg("--pcap")
+        .arg(&path)
+        .args(["--port", "8080"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("client 127.0.0.1:40000") && stdout.contains("server 127.0.0.1:8080"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("PSH,ACK  2 bytes \"hi\""), "{stdout}");
+    assert!(!stdout.contains("not this one"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn wrong_arguments_are_refused_with_the_list() {
+    let out = trace_bin().arg("tcpp").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(stderr.contains("no trace named \"tcpp\""), "{stderr}");
+    for chapter in CHAPTERS {
+        assert!(stdout.contains(chapter.name), "{stdout}");
+    }
+    let out = trace_bin().args(["--port", "80"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "--port needs --pcap");
+    assert!(trace_bin().arg("--list").output().unwrap().status.success());
+}
