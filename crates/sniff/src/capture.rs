@@ -224,13 +224,8 @@ impl LiveCapture {
         // SAFETY: SIOCGSTAMP writes one `timeval` through its argument,
         // which points to `stamp`, a live and writable `timeval`; the
         // descriptor belongs to `self.socket`, open for the call.
-        let result = unsafe {
-            libc::ioctl(
-                self.socket.as_raw_fd(),
-                SIOCGSTAMP as _,
-                &raw mut stamp,
-            )
-        };
+        let result =
+            unsafe { libc::ioctl(self.socket.as_raw_fd(), SIOCGSTAMP as _, &raw mut stamp) };
         let (secs, micros) = (u64::try_from(stamp.tv_sec), u32::try_from(stamp.tv_usec));
         match (result, secs, micros) {
             (0, Ok(secs), Ok(micros)) if secs > 0 => {

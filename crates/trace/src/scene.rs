@@ -6,6 +6,7 @@
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Mutex, PoisonError};
 use std::thread;
@@ -172,6 +173,9 @@ pub fn find(name: &str) -> Option<&'static Chapter> {
 pub struct Stage {
     cast: Mutex<Cast>,
     notes: Mutex<Vec<Note>>,
+    /// Once the curtain is down, what the servers print as they stop is
+    /// not part of the exchange.
+    curtain_down: AtomicBool,
     recorder: Option<Recorder>,
 }
 
@@ -198,6 +202,7 @@ pub fn run(chapter: &Chapter, capture: bool) -> Result<Traced, LiveError> {
     let stage = Stage {
         cast: Mutex::new(Cast::new()),
         notes: Mutex::new(Vec::new()),
+        curtain_down: AtomicBool::new(false),
         recorder,
     };
     let outcome = (chapter.run)(&stage);
@@ -205,6 +210,7 @@ pub fn run(chapter: &Chapter, capture: bool) -> Result<Traced, LiveError> {
         cast,
         notes,
         recorder,
+        ..
     } = stage;
     let recording = recorder
         .map(Recorder::finish)
@@ -242,6 +248,9 @@ impl Stage {
         let at = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
+        if self.curtain_down.load(Ordering::SeqCst) {
+            return;
+        }
         self.notes
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -259,6 +268,7 @@ impl Stage {
             thread::sleep(SETTLE);
             recorder.unwatch_all();
         }
+        self.curtain_down.store(true, Ordering::SeqCst);
     }
 
     fn cast(&self) -> std::sync::MutexGuard<'_, Cast> {

@@ -8,7 +8,7 @@ use crate::ladder::Ladder;
 const ROW: usize = 26;
 const TOP: usize = 64;
 const TIME_X: usize = 70;
-const FIRST_LANE: usize = 100;
+const FIRST_LANE: usize = 160;
 const FONT: &str =
     "font-family=\"ui-monospace, SFMono-Regular, Menlo, monospace\" font-size=\"12\"";
 
