@@ -265,6 +265,136 @@ impl LiveCapture {
     }
 }
 
+/// A handle on a capture's socket that sets its kernel filter: a second
+/// descriptor for the same socket, so it can be used while another thread
+/// reads frames.
+pub struct PortFilter {
+    socket: Socket,
+}
+
+impl LiveCapture {
+    /// A handle to narrow this capture to some ports from another thread.
+    pub fn port_filter(&self) -> io::Result<PortFilter> {
+        Ok(PortFilter {
+            socket: self.socket.try_clone()?,
+        })
+    }
+}
+
+/// The most ports one filter compares: each costs two instructions, and a
+/// jump in classic BPF reaches at most 255 instructions ahead.
+pub const MAX_FILTER_PORTS: usize = 60;
+
+impl PortFilter {
+    /// From now on the kernel queues only TCP and UDP packets to or from
+    /// one of `ports`, and ICMP errors (which may be about them); the rest
+    /// of the interface's traffic never reaches this socket, however busy
+    /// it is. This is what `tcpdump 'port 8080'` asks of the kernel: a
+    /// classic BPF program, run on every frame before it is queued.
+    /// Ethernet framing (what `lo` has) is assumed.
+    pub fn keep_only(&self, ports: &[u16]) -> io::Result<()> {
+        if ports.len() > MAX_FILTER_PORTS {
+            return Err(io::Error::other(format!(
+                "a filter compares at most {MAX_FILTER_PORTS} ports"
+            )));
+        }
+        self.socket.attach_filter(&port_program(ports))
+    }
+}
+
+/// Where a filter instruction jumps when its test holds or fails.
+#[derive(Clone, Copy)]
+enum Go {
+    Next,
+    Keep,
+    Drop,
+    /// The instruction at this index.
+    To(usize),
+}
+
+/// The filter program for [`PortFilter::keep_only`], as a list of
+/// instructions whose jumps name their targets; offsets are worked out
+/// once the whole program is laid out.
+fn port_program(ports: &[u16]) -> Vec<socket2::SockFilter> {
+    // Classic BPF opcodes, from linux/filter.h.
+    const LDH_ABS: u16 = 0x28; // A = 16-bit word at [k]
+    const LDB_ABS: u16 = 0x30; // A = byte at [k]
+    const LDX_IP_LEN: u16 = 0xb1; // X = 4 * ([k] & 0xf): the IPv4 header length
+    const LDH_IND: u16 = 0x48; // A = 16-bit word at [X + k]
+    const JEQ: u16 = 0x15; // A == k ?
+    const JSET: u16 = 0x45; // A & k != 0 ?
+    const RET: u16 = 0x06;
+    // Offsets in an Ethernet frame.
+    const ETHERTYPE: u32 = 12;
+    const IPV4: u32 = 14;
+    const IPV4_PROTOCOL: u32 = IPV4 + 9;
+    const IPV4_FRAGMENT: u32 = IPV4 + 6;
+    const IPV6_NEXT: u32 = 14 + 6;
+    const IPV6_PORTS: u32 = 14 + 40;
+    let (tcp, udp, icmp, icmpv6) = (6, 17, 1, 58);
+
+    // The dispatch on EtherType and protocol comes first (13
+    // instructions), then a block per IP version comparing the source port,
+    // then the destination port, with each of `ports`.
+    let n = ports.len();
+    let (fragment, ipv6, ipv4_ports) = (6, 8, 13);
+    let ipv6_ports = ipv4_ports + 2 * n + 4;
+    let mut code: Vec<(u16, u32, Go, Go)> = vec![
+        (LDH_ABS, ETHERTYPE, Go::Next, Go::Next),
+        (JEQ, 0x0800, Go::Next, Go::To(ipv6)),
+        (LDB_ABS, IPV4_PROTOCOL, Go::Next, Go::Next),
+        (JEQ, icmp, Go::Keep, Go::Next),
+        (JEQ, tcp, Go::To(fragment), Go::Next),
+        (JEQ, udp, Go::To(fragment), Go::Drop),
+        // Only an IPv4 packet's first fragment holds the ports.
+        (LDH_ABS, IPV4_FRAGMENT, Go::Next, Go::Next),
+        (JSET, 0x1fff, Go::Drop, Go::To(ipv4_ports)),
+        (JEQ, 0x86dd, Go::Next, Go::Drop),
+        (LDB_ABS, IPV6_NEXT, Go::Next, Go::Next),
+        (JEQ, icmpv6, Go::Keep, Go::Next),
+        (JEQ, tcp, Go::To(ipv6_ports), Go::Next),
+        (JEQ, udp, Go::To(ipv6_ports), Go::Drop),
+    ];
+    let compare = |code: &mut Vec<(u16, u32, Go, Go)>| {
+        for &port in ports {
+            code.push((JEQ, u32::from(port), Go::Keep, Go::Next));
+        }
+    };
+    // IPv4: X = the header's length, then the ports just past it.
+    code.push((LDX_IP_LEN, IPV4, Go::Next, Go::Next));
+    code.push((LDH_IND, IPV4, Go::Next, Go::Next));
+    compare(&mut code);
+    code.push((LDH_IND, IPV4 + 2, Go::Next, Go::Next));
+    compare(&mut code);
+    code.push((RET, 0, Go::Next, Go::Next));
+    debug_assert_eq!(code.len(), ipv6_ports);
+    // IPv6: the ports right after the fixed header (extension headers are
+    // rare on lo, and such packets are not kept).
+    code.push((LDH_ABS, IPV6_PORTS, Go::Next, Go::Next));
+    compare(&mut code);
+    code.push((LDH_ABS, IPV6_PORTS + 2, Go::Next, Go::Next));
+    compare(&mut code);
+    code.push((RET, 0, Go::Next, Go::Next));
+    let drop = code.len() - 1;
+    code.push((RET, MAX_FRAME as u32, Go::Next, Go::Next));
+    let keep = code.len() - 1;
+    let offset = |from: usize, go: Go| -> u8 {
+        let to = match go {
+            Go::Next => from + 1,
+            Go::Keep => keep,
+            Go::Drop => drop,
+            Go::To(at) => at,
+        };
+        u8::try_from(to - from - 1).unwrap_or(u8::MAX)
+    };
+    code.iter()
+        .enumerate()
+        .map(|(i, &(op, k, yes, no))| {
+            socket2::SockFilter::new(op, offset(i, yes), offset(i, no), k)
+        })
+        .collect()
+}
+
 /// `PACKET_STATISTICS` from linux/if_packet.h.
 const PACKET_STATISTICS: libc::c_int = 6;
 

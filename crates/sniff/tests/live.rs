@@ -109,3 +109,59 @@ fn loopback_traffic_is_counted_once() {
     );
     assert_eq!(monitor.protocol_stats.total(), monitor.packet_count);
 }
+
+#[test]
+fn a_port_filter_queues_only_those_ports() {
+    let mut capture = match LiveCapture::open("lo") {
+        Ok(capture) => capture,
+        Err(LiveError::Permission) => {
+            println!("SKIPPED a_port_filter_queues_only_those_ports: needs root or CAP_NET_RAW");
+            return;
+        }
+        Err(e) => panic!("cannot capture on lo: {e}"),
+    };
+    let v4 = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    let v6: SocketAddr = "[::1]:0".parse().unwrap();
+    let (kept, other, sender) = (
+        UdpSocket::bind(v4).unwrap(),
+        UdpSocket::bind(v4).unwrap(),
+        UdpSocket::bind(v4).unwrap(),
+    );
+    let (kept6, sender6) = (UdpSocket::bind(v6).unwrap(), UdpSocket::bind(v6).unwrap());
+    let wanted = [
+        kept.local_addr().unwrap().port(),
+        kept6.local_addr().unwrap().port(),
+    ];
+    capture.port_filter().unwrap().keep_only(&wanted).unwrap();
+    // Whatever was queued before the filter.
+    while capture.next_frame().unwrap().is_some() {}
+    for i in 0..DATAGRAMS {
+        let text = format!("datagram {i}");
+        sender
+            .send_to(text.as_bytes(), kept.local_addr().unwrap())
+            .unwrap();
+        sender
+            .send_to(text.as_bytes(), other.local_addr().unwrap())
+            .unwrap();
+        sender6
+            .send_to(text.as_bytes(), kept6.local_addr().unwrap())
+            .unwrap();
+    }
+    let (mut to_kept, mut to_other) = (0, 0);
+    let until = Instant::now() + QUIET;
+    while Instant::now() < until {
+        let Some(frame) = capture.next_frame().unwrap() else {
+            break;
+        };
+        if let Decoded::Udp(Segment { dst, .. }) =
+            sniff::wire::decode(frame.link, frame.data, false)
+        {
+            if wanted.contains(&dst.port()) {
+                to_kept += 1;
+            } else {
+                to_other += 1;
+            }
+        }
+    }
+    assert_eq!((to_kept, to_other), (2 * DATAGRAMS, 0));
+}

@@ -7,9 +7,9 @@ use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use sniff::capture::{LiveCapture, LiveError};
+use sniff::capture::{LiveCapture, LiveError, PortFilter};
 use sniff::{Frame, LinkType};
 
 use crate::packet::Packet;
@@ -24,8 +24,8 @@ pub const STAMPING_WARMUP: Duration = Duration::from_millis(100);
 /// At most this many packets are kept: a scene sends a few dozen.
 pub const MAX_PACKETS: usize = 10_000;
 
-/// The longest the capture keeps reading after the stop.
-pub const MAX_DRAIN: Duration = Duration::from_secs(1);
+/// The longest the capture keeps reading after the stop, catching up.
+pub const MAX_DRAIN: Duration = Duration::from_secs(5);
 
 /// A captured frame, owned, for `--write FILE`.
 #[derive(Debug, Clone)]
@@ -65,10 +65,25 @@ pub struct Recording {
 }
 
 /// A capture running on its own thread.
+///
+/// The thread may read a frame long after it crossed `lo` (a busy `lo`
+/// queues thousands ahead of it), so what it keeps is decided by the
+/// frame's own kernel timestamp, never by when it is read: a frame is the
+/// scene's if it touches a watched port and was stamped before the
+/// curtain.
 pub struct Recorder {
-    ports: Arc<Mutex<Vec<u16>>>,
-    stop: Arc<AtomicBool>,
+    shared: Arc<Shared>,
+    filter: PortFilter,
     thread: JoinHandle<io::Result<Recording>>,
+}
+
+/// What the scene tells the capture thread.
+#[derive(Default)]
+struct Shared {
+    ports: Mutex<Vec<u16>>,
+    /// When the exchange ended, since the Unix epoch.
+    curtain: Mutex<Option<Duration>>,
+    stop: AtomicBool,
 }
 
 impl Recorder {
@@ -76,81 +91,95 @@ impl Recorder {
     /// known before the scene starts) and reads it on a thread.
     pub fn start() -> Result<Recorder, LiveError> {
         let capture = LiveCapture::open(INTERFACE)?;
+        // The kernel queues only the scene's packets, so a busy `lo` (a
+        // benchmark next door) cannot crowd them out of the queue.
+        let filter = capture.port_filter().map_err(LiveError::Io)?;
+        filter.keep_only(&[]).map_err(LiveError::Io)?;
         // Opening asked the kernel to stamp frames as they arrive; it turns
         // that on in a deferred job, and frames before it carry no stamp.
         thread::sleep(STAMPING_WARMUP);
-        let ports = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
+        let shared = Arc::new(Shared::default());
         let thread = {
-            let (ports, stop) = (Arc::clone(&ports), Arc::clone(&stop));
+            let shared = Arc::clone(&shared);
             thread::Builder::new()
                 .name("capture".into())
-                .spawn(move || keep(capture, &ports, &stop))
+                .spawn(move || keep(capture, &shared))
                 .map_err(LiveError::Io)?
         };
         Ok(Recorder {
-            ports,
-            stop,
+            shared,
+            filter,
             thread,
         })
     }
 
-    /// Keeps the packets to or from `port` from now on.
-    pub fn watch(&self, port: u16) {
-        self.ports
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(port);
+    /// Keeps the packets to or from `port`.
+    pub fn watch(&self, port: u16) -> io::Result<()> {
+        let mut ports = lock(&self.shared.ports);
+        ports.push(port);
+        self.filter.keep_only(&ports)
     }
 
-    /// Keeps nothing more from now on.
-    pub fn unwatch_all(&self) {
-        self.ports
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
-    }
-
-    /// Lets the last packets arrive, stops, and hands over what was kept.
-    pub fn finish(self) -> io::Result<Recording> {
+    /// The exchange is over: nothing stamped from now on is kept (the
+    /// servers stopping, say). Lets the last packets arrive first.
+    pub fn curtain(&self) {
         thread::sleep(SETTLE);
-        self.stop.store(true, Ordering::SeqCst);
+        lock(&self.shared.curtain).get_or_insert_with(now);
+    }
+
+    /// Brings the curtain down if the scene did not, waits for the thread
+    /// to read every frame stamped before it, and hands over what it kept.
+    pub fn finish(self) -> io::Result<Recording> {
+        self.curtain();
+        self.shared.stop.store(true, Ordering::SeqCst);
         self.thread
             .join()
             .map_err(|_| io::Error::other("the capture thread panicked"))?
     }
 }
 
-/// Reads frames until told to stop, then drains what the kernel still
-/// holds, so no packet sent before the stop is missed. Other traffic on
-/// `lo` may never pause: the drain lasts [`MAX_DRAIN`] at most.
-fn keep(
-    mut capture: LiveCapture,
-    ports: &Mutex<Vec<u16>>,
-    stop: &AtomicBool,
-) -> io::Result<Recording> {
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn now() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// Reads frames until, once told to stop, it meets one stamped after the
+/// curtain (every frame before it has then been read) or `lo` falls quiet.
+/// A reader that cannot catch up gives up after [`MAX_DRAIN`].
+fn keep(mut capture: LiveCapture, shared: &Shared) -> io::Result<Recording> {
     let mut recording = Recording::default();
     // Count only what is dropped from here on.
     capture.dropped()?;
-    let mut drain_until = None;
+    let mut draining_since = None;
     loop {
-        if drain_until.is_none() && stop.load(Ordering::SeqCst) {
-            drain_until = Some(Instant::now() + MAX_DRAIN);
+        if draining_since.is_none() && shared.stop.load(Ordering::SeqCst) {
+            draining_since = Some(Instant::now());
         }
-        let drained = drain_until.is_some_and(|until| Instant::now() > until);
-        let frame = if drained { None } else { capture.next_frame()? };
-        let Some(frame) = frame else {
-            if drain_until.is_some() {
-                recording.dropped = capture.dropped()?;
-                return Ok(recording);
+        if draining_since.is_some_and(|since| since.elapsed() > MAX_DRAIN) {
+            break;
+        }
+        let Some(frame) = capture.next_frame()? else {
+            if draining_since.is_some() {
+                break;
             }
             continue;
         };
+        let curtain = *lock(&shared.curtain);
+        if curtain.is_some_and(|at| frame.at > at) {
+            if draining_since.is_some() {
+                break;
+            }
+            continue;
+        }
         let Some(packet) = Packet::from_frame(&frame) else {
             continue;
         };
-        let wanted = packet.touches(&ports.lock().unwrap_or_else(PoisonError::into_inner));
-        if wanted && recording.packets.len() < MAX_PACKETS {
+        if packet.touches(&lock(&shared.ports)) && recording.packets.len() < MAX_PACKETS {
             recording.frames.push(OwnedFrame {
                 link: frame.link,
                 data: frame.data.to_vec(),
@@ -160,6 +189,8 @@ fn keep(
             recording.packets.push(packet);
         }
     }
+    recording.dropped = capture.dropped()?;
+    Ok(recording)
 }
 
 /// Writes `frames` as a pcap file: `tcpdump -r` and Wireshark read it.

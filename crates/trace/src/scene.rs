@@ -13,11 +13,12 @@ use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sniff::capture::LiveError;
+use socket2::{Domain, Socket, Type};
 use tcp::Stop;
 
 use crate::cast::Cast;
 use crate::ladder::Note;
-use crate::record::{Recorder, Recording, SETTLE};
+use crate::record::{Recorder, Recording};
 use crate::shape::{Move, Step};
 
 /// Generous: a loaded machine answers on loopback well within it.
@@ -163,6 +164,14 @@ pub const CHAPTERS: &[Chapter] = &[
     },
 ];
 
+/// One line per traced chapter: its name and what its ladder shows.
+pub fn listing() -> Vec<String> {
+    CHAPTERS
+        .iter()
+        .map(|c| format!("  {:<11} {}", c.name, c.about))
+        .collect()
+}
+
 /// The chapter called `name`.
 pub fn find(name: &str) -> Option<&'static Chapter> {
     CHAPTERS.iter().find(|chapter| chapter.name == name)
@@ -233,8 +242,12 @@ impl Stage {
     /// `lane` listens on `port`; the capture keeps its packets from now.
     pub fn listens(&self, port: u16, lane: usize) {
         self.cast().listens(port, lane);
-        if let Some(recorder) = &self.recorder {
-            recorder.watch(port);
+        if let Some(recorder) = &self.recorder
+            && let Err(e) = recorder.watch(port)
+        {
+            // The capture still sorts packets by port itself; without the
+            // kernel's filter it only risks losing some on a busy `lo`.
+            self.note(format!("trace: cannot filter the capture by port: {e}"));
         }
     }
 
@@ -260,13 +273,12 @@ impl Stage {
             });
     }
 
-    /// The exchange is over: let its last packets arrive, then stop
-    /// watching, so stopping the servers (a connection to wake each
+    /// The exchange is over: let its last packets arrive, then keep
+    /// nothing newer, so stopping the servers (a connection to wake each
     /// `accept`) stays out of the picture.
     pub fn curtain(&self) {
         if let Some(recorder) = &self.recorder {
-            thread::sleep(SETTLE);
-            recorder.unwatch_all();
+            recorder.curtain();
         }
         self.curtain_down.store(true, Ordering::SeqCst);
     }
@@ -286,11 +298,31 @@ fn port_of(listener: io::Result<TcpListener>) -> Result<(TcpListener, u16), Stri
     Ok((listener, port))
 }
 
-/// A port where nothing listens: bound, read, released.
-fn closed_port() -> Result<u16, String> {
-    let (listener, port) = port_of(TcpListener::bind(loopback()))?;
-    drop(listener);
-    Ok(port)
+/// A TCP port where nothing listens, held for the scene: a socket bound to
+/// it but never listening keeps every other program off the port, and the
+/// kernel answers a SYN to it with a reset.
+fn closed_tcp_port() -> Result<(Socket, u16), String> {
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).map_err(|e| e.to_string())?;
+    socket
+        .bind(&loopback().into())
+        .map_err(|e| format!("cannot bind a loopback port: {e}"))?;
+    let port = socket
+        .local_addr()
+        .ok()
+        .and_then(|addr| addr.as_socket())
+        .ok_or("the reserved socket has no port")?
+        .port();
+    Ok((socket, port))
+}
+
+/// A UDP port no socket receives from us on, held for the scene: its
+/// socket is connected to itself, so it takes only its own datagrams, and
+/// the kernel answers anyone else's with ICMP "port unreachable".
+fn closed_udp_port() -> Result<(UdpSocket, SocketAddr), String> {
+    let socket = UdpSocket::bind(loopback()).map_err(|e| format!("cannot bind: {e}"))?;
+    let addr = socket.local_addr().map_err(|e| e.to_string())?;
+    socket.connect(addr).map_err(|e| e.to_string())?;
+    Ok((socket, addr))
 }
 
 fn joined<T>(handle: thread::ScopedJoinHandle<'_, io::Result<T>>, who: &str) -> Result<T, String> {
@@ -414,10 +446,7 @@ fn udp_ack(stage: &Stage) -> Result<(), String> {
     let addr = socket.local_addr().map_err(|e| e.to_string())?;
     stage.listens(addr.port(), server);
     stage.calls(addr.port(), &[client]);
-    let closed = {
-        let probe = UdpSocket::bind(loopback()).map_err(|e| e.to_string())?;
-        probe.local_addr().map_err(|e| e.to_string())?
-    };
+    let (_held, closed) = closed_udp_port()?;
     stage.listens(closed.port(), nobody);
     stage.calls(closed.port(), &[client]);
     let stop = Stop::new();
@@ -501,7 +530,7 @@ fn timeout_expiry(stage: &Stage) -> Result<(), String> {
     ))?;
     stage.listens(port, server);
     stage.calls(port, &[client]);
-    let closed = closed_port()?;
+    let (_held, closed) = closed_tcp_port()?;
     stage.listens(closed, nobody);
     stage.calls(closed, &[client]);
     let limit = Duration::from_millis(500);

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use sniff::capture::LiveError;
-use trace::scene::{self, CHAPTERS};
+use trace::scene;
 use trace::{Ladder, Options, book};
 
 /// Run a chapter's exchange while capturing lo, and draw every packet as a
@@ -70,18 +70,17 @@ fn main() -> ExitCode {
             cli::warn(&format!("no trace named {name:?}"));
         }
         cli::say("Traced chapters (just trace NAME):");
-        CHAPTERS
-            .iter()
-            .for_each(|c| cli::say(&format!("  {:<11} {}", c.name, c.about)));
-        return if args.list {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(2)
-        };
+        scene::listing().iter().for_each(|line| cli::say(line));
+        return ExitCode::from(if args.list { 0 } else { 2 });
     };
     cli::say(&format!("Tracing {}: {}", chapter.name, chapter.about));
     let traced = match trace::capture_chapter(chapter, 3) {
-        Err(LiveError::Permission) => return without_capture(chapter),
+        Err(LiveError::Permission) => {
+            cli::warn(trace::NO_CAPTURE);
+            let (lines, outcome) = book::without_capture(chapter);
+            lines.iter().for_each(|line| cli::say(line));
+            return outcome.map_or_else(|e| cli::fail(&e), |()| ExitCode::SUCCESS);
+        }
         Err(e) => return cli::fail(&format!("cannot capture on lo: {e}")),
         Ok(traced) => traced,
     };
@@ -115,22 +114,5 @@ fn show(ladder: &Ladder, args: &Args) -> ExitCode {
             Err(e) => cli::fail(&format!("{}: {e}", path.display())),
         },
         None => ExitCode::SUCCESS,
-    }
-}
-
-/// No permission to capture: the exchange runs anyway, and the book's
-/// ladder of it shows what the capture would have drawn.
-fn without_capture(chapter: &scene::Chapter) -> ExitCode {
-    cli::warn(trace::NO_CAPTURE);
-    let traced = match scene::run(chapter, false) {
-        Ok(traced) => traced,
-        Err(e) => return cli::fail(&e.to_string()),
-    };
-    traced.notes.iter().for_each(|note| cli::say(&note.text));
-    cli::say("\nWhat a capture shows (the book's ladder, from an earlier run as root):");
-    cli::say(book::committed(chapter.name).unwrap_or("").trim_end());
-    match traced.outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => cli::fail(&format!("the exchange went wrong: {e}")),
     }
 }
