@@ -132,6 +132,12 @@ docs:
 docs-serve: docs
     @mdbook serve docs --open
 
+# Run every server among good and hostile clients, 20 s each, then at ulimit -n 64; prints a table (--seconds S, --server NAME, --list)
+[group('reliability')]
+soak *args:
+    @cargo build -q --release -p tcp -p udp -p pool -p http -p proxy --bins
+    @cargo run -q --release -p soak --bin soak -- "$@"
+
 # Measure each chapter's claim as a ratio in one run; prints a Markdown table
 [group('measure')]
 bench *args:

@@ -166,6 +166,12 @@ impl<'a> Wire<'a> {
             (self.pos, self.end) = (0, self.end - self.pos);
         }
         loop {
+            // Before every read, not only after one that timed out: a
+            // client sending a byte more often than every POLL never lets
+            // a read time out, and must still meet the deadline.
+            if Instant::now() >= deadline {
+                return Err(Cut::TimedOut);
+            }
             match (&mut &*self.stream).read(&mut self.buf[self.end..]) {
                 Ok(0) => return Err(Cut::Closed),
                 Ok(n) => {
@@ -175,9 +181,6 @@ impl<'a> Wire<'a> {
                 Err(e) if tcp::is_timeout(&e) => {
                     if self.stop.is_stopped() {
                         return Err(Cut::Stopped);
-                    }
-                    if Instant::now() >= deadline {
-                        return Err(Cut::TimedOut);
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

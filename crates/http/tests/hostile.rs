@@ -3,7 +3,7 @@
 //! next ordinary client is answered, within a second.
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -337,6 +337,43 @@ fn a_client_sending_a_byte_a_second_is_cut_off_at_the_deadline() {
     assert!(sent < 8, "the slow client got {sent} bytes in");
     server.expect_line("\" 408 -", PATIENCE);
     ordinary_get_is_answered(addr);
+}
+
+#[test]
+fn a_client_sending_a_byte_every_100_ms_is_cut_off_at_the_deadline_too() {
+    // Faster than the server's read poll (`http::POLL`, 200 ms), so none
+    // of its reads ever times out: the deadline must be checked before
+    // every read, not only after one that timed out (`just soak` found it).
+    let server = start(&["--request-timeout", "2"]);
+    let mut stream = TcpStream::connect(server.addr()).unwrap();
+    stream.set_nodelay(true).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let head = b"GET /slow HTTP/1.1\r\nHost: x\r\nX-Slowloris: ";
+    let started = Instant::now();
+    let (mut sent, mut answer) = (0, Vec::new());
+    while started.elapsed() < PATIENCE {
+        let byte = head.get(sent).copied().unwrap_or(b'a');
+        if stream.write_all(&[byte]).is_err() {
+            break;
+        }
+        sent += 1;
+        let mut buf = [0u8; 512];
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => break,
+        }
+    }
+    let text = String::from_utf8_lossy(&answer);
+    assert!(
+        text.starts_with("HTTP/1.1 408"),
+        "after {sent} bytes in {:?}: {text:?}",
+        started.elapsed()
+    );
+    ordinary_get_is_answered(server.addr());
 }
 
 #[test]
