@@ -376,7 +376,7 @@ fn comment(
     match &packet.kind {
         Kind::Unreachable { port: true, .. } => {
             return format!(
-                "nothing listens on port {}: {receiver}'s kernel says so",
+                "nothing listens on port {}: {sender}'s kernel says so",
                 packet.src.port()
             );
         }
