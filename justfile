@@ -132,6 +132,11 @@ docs:
 docs-serve: docs
     @mdbook serve docs --open
 
+# Fuzz every parser of outside bytes, 60 s each, optimised with overflow checks (--seconds S, --target NAME, --seed S --replay, --list)
+[group('reliability')]
+fuzz *args:
+    @cargo run -q --profile fuzz -p fuzz --bin fuzz -- "$@"
+
 # Run every server among good and hostile clients, 20 s each, then at ulimit -n 64; prints a table (--seconds S, --server NAME, --list)
 [group('reliability')]
 soak *args:

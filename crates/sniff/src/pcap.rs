@@ -91,9 +91,16 @@ pub fn read_file(
     };
     if !is_pcapng {
         let mut reader = PcapReader::new(file)?;
-        let link = link_type(reader.header().datalink)?;
-        while let Some(packet) = reader.next_packet() {
-            let packet = packet.map_err(|e| truncated(e, packets))?;
+        let header = reader.header();
+        let link = link_type(header.datalink)?;
+        while let Some(raw) = reader.next_raw_packet() {
+            // pcap-file's `next_packet` refuses a packet longer on the wire
+            // than the snap length: every packet the snap length cut
+            // (`tcpdump -s 96 -w`). So no snap length is held against it;
+            // the checks of its timestamp and lengths stay.
+            let packet = raw
+                .and_then(|raw| raw.try_into_pcap_packet(header.ts_resolution, u32::MAX))
+                .map_err(|e| truncated(e, packets))?;
             packets += 1;
             let frame = Frame {
                 link,
