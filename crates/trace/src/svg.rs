@@ -48,7 +48,7 @@ impl Ladder {
         let _ = writeln!(
             svg,
             "<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>\
-             <text x=\"{TIME_X}\" y=\"36\" text-anchor=\"end\" fill=\"#666\">ms</text>"
+             <text x=\"{TIME_X}\" y=\"20\" text-anchor=\"end\" fill=\"#666\">ms</text>"
         );
         for (i, lane) in self.lanes.iter().enumerate() {
             let x = lane_x(i);
