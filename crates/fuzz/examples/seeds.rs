@@ -77,6 +77,28 @@ fn main() -> io::Result<()> {
     }
     write("sniff_monitor", "mixed.frames", &mixed)?;
 
+    // trace_ladder: the server's port, then records as the monitor's.
+    use sniff::wire::flags::{ACK, FIN, PSH, SYN};
+    let echo = [
+        craft::tcp_numbered(a, b, SYN, (1000, 0), b""),
+        craft::tcp_numbered(b, a, SYN | ACK, (5000, 1001), b""),
+        craft::tcp_numbered(a, b, ACK, (1001, 5001), b""),
+        craft::tcp_numbered(a, b, PSH | ACK, (1001, 5001), b"Hello, Server!"),
+        craft::tcp_numbered(a, b, FIN | ACK, (1015, 5001), b""),
+        craft::tcp_numbered(b, a, PSH | ACK, (5001, 1016), b"Echo: Hello, Server!"),
+        craft::tcp_numbered(b, a, FIN | ACK, (5021, 1016), b""),
+        craft::tcp_numbered(a, b, ACK, (1016, 5022), b""),
+        craft::udp(a, b, b"Hello, UDP Server!"),
+        craft::port_unreachable(&craft::udp(a, b, b"Hello, UDP Server!")),
+    ];
+    let mut ladder = b.port().to_be_bytes().to_vec();
+    for frame in &echo {
+        ladder.extend_from_slice(&(frame.len() as u16).to_be_bytes());
+        ladder.extend_from_slice(&[0, 1]);
+        ladder.extend_from_slice(frame);
+    }
+    write("trace_ladder", "echo.frames", &ladder)?;
+
     let all: Vec<Vec<u8>> = frames.iter().map(|(_, f)| f.clone()).collect();
     let pcap = std::env::temp_dir().join("netlab-seeds.pcap");
     sniff::pcap::write_frames(&pcap, Duration::from_secs(1_700_000_000), &all)?;

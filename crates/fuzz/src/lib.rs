@@ -29,6 +29,7 @@
 //! | `sniff_decode`    | [`sniff::wire::decode`], every link type           | a payload lies inside the frame             |
 //! | `sniff_monitor`   | [`sniff::NetworkMonitor::process_packet`], alerts  | the counts add up to the frames seen        |
 //! | `sniff_pcap`      | [`sniff::pcap::read_file`], pcap and pcapng        | a valid file is read whole, frame for frame |
+//! | `trace_ladder`    | [`trace::Ladder`] of any frames, text and SVG      | every packet of the port drawn; the text reads back |
 //! | `http_request`    | the http-server, over a loopback connection        | well-formed answers, known statuses         |
 //! | `proxy_forward`   | [`proxy::TcpProxy::handle_client`], with faults    | every byte arrives, in order, once          |
 //! | `tcp_reply`       | [`tcp::exchange_reply`] and `python_bytes`         | the reply as sent; its printed form decodes back |
@@ -76,6 +77,7 @@ mod loopback;
 mod proto;
 mod proxy;
 mod sniff;
+mod trace;
 
 /// A fuzz target: a name, what it feeds, and the function that feeds it.
 #[derive(Debug, Clone, Copy)]
@@ -119,6 +121,11 @@ pub const TARGETS: &[Target] = &[
         name: "sniff_pcap",
         feeds: "sniff::pcap::read_file (pcap and pcapng) into the monitor",
         run: sniff::pcap,
+    },
+    Target {
+        name: "trace_ladder",
+        feeds: "trace's ladder of any capture (--pcap FILE --port N): text, SVG, read back",
+        run: trace::ladder,
     },
     Target {
         name: "http_request",

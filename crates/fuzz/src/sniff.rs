@@ -49,11 +49,8 @@ pub fn decode(data: &[u8]) {
 }
 
 /// The monitor over a run of frames, as `sniff` feeds it: the four counts
-/// add up to the frames seen, and the events match the counts.
-///
-/// `data` holds frames, each after a 4-byte header: its length (2 bytes,
-/// big-endian), a byte whose low two bits pick the link type and whose
-/// third bit marks it snapped, and the milliseconds since the previous one.
+/// add up to the frames seen, and the events match the counts. `data`
+/// holds frames as [`split_frames`] reads them.
 pub fn monitor(data: &[u8]) {
     let mut monitor = NetworkMonitor::with_rules(FUZZ_RULES);
     let (mut packets, mut stats, mut alerts, mut bytes) = (0u64, 0u64, 0u64, 0u64);
@@ -65,24 +62,11 @@ pub fn monitor(data: &[u8]) {
             Event::Alert(_) => alerts += 1,
         }
     };
-    let mut rest = data;
-    let mut at = Duration::from_secs(1_700_000_000);
     let mut frames = 0u64;
-    while let [hi, lo, kind, delta, tail @ ..] = rest {
-        let len = usize::from(u16::from_be_bytes([*hi, *lo])).min(tail.len());
-        let (bytes_of_frame, next) = tail.split_at(len);
-        at += Duration::from_millis(u64::from(*delta));
-        let snapped = kind & 4 != 0;
-        let frame = Frame {
-            link: LINK_TYPES[usize::from(kind & 3)],
-            data: bytes_of_frame,
-            orig_len: len + if snapped { 100 } else { 0 },
-            at,
-        };
+    for frame in split_frames(data) {
         bytes += frame.orig_len as u64;
         monitor.process_packet(&frame, &mut on_event);
         frames += 1;
-        rest = next;
     }
     let counts = monitor.protocol_stats;
     assert_eq!(counts.total(), frames, "every frame counted once");
@@ -99,6 +83,29 @@ pub fn monitor(data: &[u8]) {
     let summary = monitor.summary(Duration::from_secs(1), 5);
     assert!(!summary.lines().is_empty());
     let _ = summary.to_json();
+}
+
+/// The frames in `data`, each after a 4-byte header: its length (2 bytes,
+/// big-endian), a byte whose low two bits pick the link type and whose
+/// third bit marks it snapped, and the milliseconds since the previous one.
+pub(crate) fn split_frames(data: &[u8]) -> Vec<Frame<'_>> {
+    let mut frames = Vec::new();
+    let mut rest = data;
+    let mut at = Duration::from_secs(1_700_000_000);
+    while let [hi, lo, kind, delta, tail @ ..] = rest {
+        let len = usize::from(u16::from_be_bytes([*hi, *lo])).min(tail.len());
+        let (bytes_of_frame, next) = tail.split_at(len);
+        at += Duration::from_millis(u64::from(*delta));
+        let snapped = kind & 4 != 0;
+        frames.push(Frame {
+            link: LINK_TYPES[usize::from(kind & 3)],
+            data: bytes_of_frame,
+            orig_len: len + if snapped { 100 } else { 0 },
+            at,
+        });
+        rest = next;
+    }
+    frames
 }
 
 /// `pcap::read_file`, as `sniff --pcap FILE` reads it, into the monitor:

@@ -64,6 +64,11 @@ fn sniff_pcap() {
 }
 
 #[test]
+fn trace_ladder() {
+    corpus_passes(named("trace_ladder"));
+}
+
+#[test]
 fn http_request() {
     corpus_passes(named("http_request"));
 }
