@@ -49,9 +49,17 @@ fn main() -> ExitCode {
         args.count
     };
     let quiet = args.quiet;
+    // Live, a stdout that falls behind must not hold up the capture (the
+    // kernel would drop frames): lines go through the printer thread,
+    // which drops lines instead, and the counts stay exact. A file waits
+    // for stdout, and every line is printed.
+    let printer = args.pcap.is_none().then(cli::Printer::start);
     let mut on_event = |event: Event<'_>| {
         if !(quiet && matches!(event, Event::Packet(_))) {
-            cli::say(&event.to_string());
+            match &printer {
+                Some(printer) => printer.line(event.to_string()),
+                None => cli::say(&event.to_string()),
+            }
         }
     };
     let mut skipped_outgoing = 0;
@@ -68,6 +76,12 @@ fn main() -> ExitCode {
             result.err()
         }
     };
+    let dropped = printer.map_or(0, cli::Printer::finish);
+    if dropped > 0 {
+        cli::warn(&format!(
+            "{dropped} packet lines not printed: stdout was not keeping up (the counts are exact)"
+        ));
+    }
     let mut summary = monitor.summary(started.elapsed(), 5);
     summary.skipped_outgoing = skipped_outgoing;
     if args.json {
@@ -118,6 +132,11 @@ fn live(
         writer
             .finish()
             .map_err(|e| format!("writing the capture: {e}"))?;
+    }
+    if let Ok(dropped @ 1..) = capture.dropped() {
+        cli::warn(&format!(
+            "the kernel dropped {dropped} frames: they came faster than this capture read them"
+        ));
     }
     Ok(capture.skipped_outgoing)
 }
