@@ -395,6 +395,12 @@ fn flag_values_out_of_range_get_one_line_errors() {
             &["--count", "5", "--concurrency", "0"][..],
             "invalid value '0' for '--concurrency <CONCURRENCY>'",
         ),
+        // No datagram can be addressed to port 0: the kernel's bare EINVAL
+        // becomes the flag's own error.
+        (
+            &["--port", "0"][..],
+            "invalid value '0' for '--port <PORT>'",
+        ),
     ] {
         let output = client(args);
         assert_eq!(output.status.code(), Some(2), "{args:?}");

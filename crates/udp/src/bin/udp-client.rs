@@ -20,8 +20,10 @@ struct Args {
     /// an IPv4 broadcast address [default: 127.255.255.255].
     #[arg(long)]
     host: Option<String>,
-    /// Server port.
-    #[arg(long, default_value_t = udp::DEFAULT_PORT)]
+    /// Server port (port 0 means "any" when binding, and no datagram can be
+    /// sent to it).
+    #[arg(long, default_value_t = udp::DEFAULT_PORT,
+          value_parser = clap::value_parser!(u16).range(1..))]
     port: u16,
     /// What to send.
     #[arg(long, default_value = udp::DEFAULT_MESSAGE)]
