@@ -9,12 +9,13 @@
 //! and a line of commentary where TCP does something a chapter explains.
 //!
 //! - [`scene`]: each chapter's exchange, run with the chapter's own library
-//!   calls, saying which port is whose and what happened when.
+//!   calls, saying which port is whose ([`cast`]) and what happened when.
 //! - [`record`]: the capture running beside it, keeping only the scene's
-//!   packets.
+//!   packets ([`packet`]: a frame reduced to who sent what to whom).
 //! - [`ladder`]: packets and notes into rows; [`text`] and [`svg`] draw them.
 //! - [`shape`]: a ladder read back into the order of its handshake, data and
-//!   FINs, so the book's committed ladders are checked against fresh runs.
+//!   FINs, so the book's committed ladders ([`book`]) are checked against
+//!   fresh runs.
 //!
 //! Capturing needs root or `CAP_NET_RAW`, as `sniff` does; without them the
 //! exchange still runs and the book's ladder of it is shown instead.

@@ -1,7 +1,10 @@
 //! The capture beside a scene: a thread reading `lo` through
 //! [`sniff::capture::LiveCapture`], keeping the packets whose ports the
 //! scene registered. Everything else on `lo` (another program, another
-//! test) passes by.
+//! test) passes by, twice over: the kernel queues only the scene's ports
+//! (a [`PortFilter`], as `tcpdump 'port N'` asks), and the thread keeps a
+//! frame only if it touches one of them and was stamped by the kernel
+//! before the scene's curtain came down.
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
