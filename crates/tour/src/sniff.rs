@@ -1,8 +1,10 @@
 //! Chapter 6 on the tour: the article's NetworkMonitor. As root it
 //! captures on `lo` while the tour sends a few datagrams and one TCP
 //! exchange to itself, over IPv4 and IPv6; without the capability it says
-//! so. Either way it then reads a capture generated on the spot, with a
-//! port scan in it, and shows what the article's monitor would miss.
+//! so. As root it then draws chapter 1's exchange as a ladder, as `just
+//! trace tcp` does. Either way it then reads a capture generated on the
+//! spot, with a port scan in it, and shows what the article's monitor
+//! would miss.
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -21,7 +23,10 @@ const QUIET: Duration = Duration::from_millis(200);
 /// Runs the chapter; see the module comment.
 pub fn run(story: &Story) -> Result<String, String> {
     let live = match LiveCapture::open("lo") {
-        Ok(capture) => live(story, capture)?,
+        Ok(capture) => {
+            let seen = live(story, capture)?;
+            format!("{seen}; {}", ladder(story)?)
+        }
         Err(LiveError::Permission) => {
             story.command("just sniff");
             story.said("sniff", &LiveError::Permission.to_string());
@@ -99,6 +104,29 @@ fn live(story: &Story, mut capture: LiveCapture) -> Result<String, String> {
         capture.skipped_outgoing
     ));
     Ok(format!("{shown} of our packets seen live, each once"))
+}
+
+/// The tcp chapter's exchange, captured and drawn as `just trace tcp`
+/// draws it: the capture put to work.
+fn ladder(story: &Story) -> Result<String, String> {
+    story.note("The same capture, put to work: chapter 1's exchange drawn packet by packet.");
+    story.command("sudo just trace tcp");
+    let chapter = trace::scene::find("tcp").ok_or("no tcp trace")?;
+    let traced = trace::capture_chapter(chapter, 3).map_err(|e| e.to_string())?;
+    traced.outcome.clone()?;
+    let ladder = trace::ladder_of(&traced, trace::Options::default()).ok_or("nothing captured")?;
+    for line in ladder.text().lines() {
+        story.said("trace", line);
+    }
+    if trace::dropped(&traced) > 0 {
+        return Ok("a ladder drawn on a busy lo (frames dropped)".into());
+    }
+    let shape = trace::Shape::parse(&ladder.text())?;
+    trace::check_claims(chapter, &shape)?;
+    Ok(format!(
+        "{} packets of one echo drawn as a ladder",
+        ladder.packets()
+    ))
 }
 
 /// Generates a capture (IPv4, IPv6, ARP, a lying frame, a port scan) and
