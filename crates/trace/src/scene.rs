@@ -4,6 +4,7 @@
 //! printed and when ([`Stage::note`]): the ladder places each line between
 //! the packets around it.
 
+use std::fmt::Display;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -325,17 +326,38 @@ fn closed_udp_port() -> Result<(UdpSocket, SocketAddr), String> {
     Ok((socket, addr))
 }
 
-fn joined<T>(handle: thread::ScopedJoinHandle<'_, io::Result<T>>, who: &str) -> Result<T, String> {
-    handle
-        .join()
-        .map_err(|_| format!("the {who} thread panicked"))?
-        .map_err(|e| format!("{who}: {e}"))
+/// Runs `serve`, a server until its [`Stop`], on a thread of its own while
+/// `exchange` runs here; then brings the curtain down, stops the server,
+/// and returns what went wrong first: the exchange, or the server.
+fn with_server<T: Send>(
+    stage: &Stage,
+    who: &str,
+    serve: impl FnOnce(&Stop) -> io::Result<T> + Send,
+    exchange: impl FnOnce() -> Result<(), String>,
+) -> Result<(), String> {
+    let stop = Stop::new();
+    thread::scope(|scope| {
+        let serving = scope.spawn(|| serve(&stop));
+        let outcome = exchange();
+        stage.curtain();
+        stop.stop();
+        let served = serving
+            .join()
+            .map_err(|_| format!("the {who} thread panicked"))?;
+        outcome?;
+        served.map(drop).map_err(|e| format!("{who}: {e}"))
+    })
+}
+
+/// A server's events as the scene's notes: `server: Connection from …`.
+fn says<E: Display>(stage: &Stage, who: &'static str) -> impl Fn(E) + Sync {
+    move |event| stage.note(format!("{who}: {event}"))
 }
 
 /// The echo server, serial as the article's, and a client: chapter 1.
 fn tcp_echo(stage: &Stage) -> Result<(), String> {
     let message = tcp::DEFAULT_MESSAGE.as_bytes();
-    echo_scene(stage, "client", message, |reply| {
+    echo_scene(stage, message, |reply| {
         format!("client: Received: {}", cli::python_bytes(reply))
     })
 }
@@ -350,38 +372,22 @@ fn proto_over_tcp(stage: &Stage) -> Result<(), String> {
         employee.len(),
         framed.len() - employee.len()
     ));
-    echo_scene(stage, "client", &framed, |reply| {
+    echo_scene(stage, &framed, |reply| {
         format!("client: {} bytes back, `Echo: ` + the frame", reply.len())
     })
 }
 
-/// One exchange with the serial echo server, its log lines as notes.
-fn echo_scene(
-    stage: &Stage,
-    client_name: &str,
-    message: &[u8],
-    said: impl Fn(&[u8]) -> String,
-) -> Result<(), String> {
-    let client = stage.lane(client_name);
-    let server = stage.lane("server");
+/// One exchange with the serial echo server; `said` is the client's line.
+fn echo_scene(stage: &Stage, message: &[u8], said: impl Fn(&[u8]) -> String) -> Result<(), String> {
+    let (client, server) = (stage.lane("client"), stage.lane("server"));
     let (listener, port) = port_of(tcp::bind_server(loopback(), tcp::DEFAULT_BACKLOG, TIMEOUT))?;
     stage.listens(port, server);
     stage.calls(port, &[client]);
-    let stop = Stop::new();
-    thread::scope(|scope| {
-        let serving = scope.spawn(|| {
-            tcp::serve(&listener, &stop, |event| {
-                stage.note(format!("server: {event}"))
-            })
-        });
-        let reply = tcp::exchange("127.0.0.1", port, message, TIMEOUT);
-        if let Ok(reply) = &reply {
-            stage.note(said(reply));
-        }
-        stage.curtain();
-        stop.stop();
-        joined(serving, "server")?;
-        let reply = reply.map_err(|e| format!("client: {e}"))?;
+    let serve = |stop: &Stop| tcp::serve(&listener, stop, says(stage, "server"));
+    with_server(stage, "server", serve, || {
+        let reply = tcp::exchange("127.0.0.1", port, message, TIMEOUT)
+            .map_err(|e| format!("client: {e}"))?;
+        stage.note(said(&reply));
         if reply != tcp::expected_echo(message) {
             return Err(format!("the echo differs: {}", cli::preview(&reply)));
         }
@@ -405,33 +411,26 @@ fn tcp_serial(stage: &Stage) -> Result<(), String> {
     ))?;
     stage.listens(port, server);
     stage.calls(port, &[idle, waiting]);
-    let stop = Stop::new();
     let (accepted, connection) = mpsc::channel();
-    thread::scope(|scope| {
-        let serving = scope.spawn(|| {
-            tcp::serve(&listener, &stop, |event| {
-                stage.note(format!("server: {event}"));
-                let _ = accepted.send(());
-            })
-        });
-        let result = (|| {
-            let a =
-                tcp::connect("127.0.0.1", port, TIMEOUT).map_err(|e| format!("client A: {e}"))?;
-            stage.note("client A: connected; sends nothing");
-            connection
-                .recv_timeout(TIMEOUT)
-                .map_err(|_| "the server never accepted client A".to_string())?;
-            stage.note("client B: connects and sends while the server waits on A");
-            let reply = tcp::exchange("127.0.0.1", port, tcp::DEFAULT_MESSAGE.as_bytes(), TIMEOUT)
-                .map_err(|e| format!("client B: {e}"))?;
-            stage.note(format!("client B: Received: {}", cli::python_bytes(&reply)));
-            drop(a);
-            Ok(())
-        })();
-        stage.curtain();
-        stop.stop();
-        joined(serving, "server")?;
-        result
+    let serve = |stop: &Stop| {
+        let log = says(stage, "server");
+        tcp::serve(&listener, stop, |event| {
+            log(event);
+            let _ = accepted.send(());
+        })
+    };
+    with_server(stage, "server", serve, || {
+        let a = tcp::connect("127.0.0.1", port, TIMEOUT).map_err(|e| format!("client A: {e}"))?;
+        stage.note("client A: connected; sends nothing");
+        connection
+            .recv_timeout(TIMEOUT)
+            .map_err(|_| "the server never accepted client A".to_string())?;
+        stage.note("client B: connects and sends while the server waits on A");
+        let reply = tcp::exchange("127.0.0.1", port, tcp::DEFAULT_MESSAGE.as_bytes(), TIMEOUT)
+            .map_err(|e| format!("client B: {e}"))?;
+        stage.note(format!("client B: Received: {}", cli::python_bytes(&reply)));
+        drop(a);
+        Ok(())
     })
 }
 
@@ -449,42 +448,33 @@ fn udp_ack(stage: &Stage) -> Result<(), String> {
     let (_held, closed) = closed_udp_port()?;
     stage.listens(closed.port(), nobody);
     stage.calls(closed.port(), &[client]);
-    let stop = Stop::new();
-    thread::scope(|scope| {
-        let serving = scope.spawn(|| {
-            udp::serve(&socket, &stop, |event| {
-                stage.note(format!("server: {event}"))
-            })
-        });
-        let result = (|| {
-            let message = udp::DEFAULT_MESSAGE.as_bytes();
-            let mut asker = udp::Client::new(addr, TIMEOUT).map_err(|e| e.to_string())?;
-            let reply = asker.request(message).map_err(|e| e.to_string())?.to_vec();
-            stage.note(format!(
-                "client: Server response: {}",
-                cli::python_bytes(&reply)
-            ));
-            if reply != udp::expected_ack(message) {
-                return Err(format!("the ACK differs: {}", cli::preview(&reply)));
+    let serve = |stop: &Stop| {
+        // An event borrows the datagram: said as text before it goes.
+        let log = says(stage, "server");
+        udp::serve(&socket, stop, |event| log(event.to_string()))
+    };
+    with_server(stage, "server", serve, || {
+        let message = udp::DEFAULT_MESSAGE.as_bytes();
+        let mut asker = udp::Client::new(addr, TIMEOUT).map_err(|e| e.to_string())?;
+        let reply = asker.request(message).map_err(|e| e.to_string())?.to_vec();
+        stage.note(format!(
+            "client: Server response: {}",
+            cli::python_bytes(&reply)
+        ));
+        if reply != udp::expected_ack(message) {
+            return Err(format!("the ACK differs: {}", cli::preview(&reply)));
+        }
+        // The article's client has no `connect`: the kernel's ICMP answer
+        // never reaches it, and only its timeout ends the wait.
+        let wait = Duration::from_millis(300);
+        let mut lost = udp::Client::new(closed, wait).map_err(|e| e.to_string())?;
+        match lost.request(message) {
+            Err(e) if tcp::is_timeout(&e) => {
+                stage.note("client: no reply in 0.3 s; unconnected, it never sees the ICMP error");
+                Ok(())
             }
-            // The article's client has no `connect`: the kernel's ICMP
-            // answer never reaches it, and only its timeout ends the wait.
-            let wait = Duration::from_millis(300);
-            let mut lost = udp::Client::new(closed, wait).map_err(|e| e.to_string())?;
-            match lost.request(message) {
-                Err(e) if tcp::is_timeout(&e) => {
-                    stage.note(
-                        "client: no reply in 0.3 s; unconnected, it never sees the ICMP error",
-                    );
-                    Ok(())
-                }
-                other => Err(format!("a datagram to a closed port: {other:?}")),
-            }
-        })();
-        stage.curtain();
-        stop.stop();
-        joined(serving, "server")?;
-        result
+            other => Err(format!("a datagram to a closed port: {other:?}")),
+        }
     })
 }
 
@@ -494,25 +484,18 @@ fn pool_reuse(stage: &Stage) -> Result<(), String> {
     let (listener, port) = port_of(tcp::bind_server(loopback(), tcp::DEFAULT_BACKLOG, TIMEOUT))?;
     stage.listens(port, server);
     stage.calls(port, &[demo]);
-    let stop = Stop::new();
-    thread::scope(|scope| {
-        let serving = scope.spawn(|| pool::serve(&listener, &stop, 8, |_| {}));
-        let result = (|| {
-            let pool = pool::SocketPool::new("127.0.0.1", port, 2).map_err(|e| e.to_string())?;
-            stage.note("demo: SocketPool(size 2): both connections opened now");
-            let message = pool::DEFAULT_MESSAGE.as_bytes();
-            for _ in 0..3 {
-                let reply = pool.request(message).map_err(|e| e.to_string())?;
-                stage.note(format!("demo: Response: {}", cli::python_bytes(&reply)));
-            }
-            pool.close_all();
-            stage.note("demo: close_all()");
-            Ok(())
-        })();
-        stage.curtain();
-        stop.stop();
-        joined(serving, "server")?;
-        result
+    let serve = |stop: &Stop| pool::serve(&listener, stop, 8, |_| {});
+    with_server(stage, "server", serve, || {
+        let pool = pool::SocketPool::new("127.0.0.1", port, 2).map_err(|e| e.to_string())?;
+        stage.note("demo: SocketPool(size 2): both connections opened now");
+        let message = pool::DEFAULT_MESSAGE.as_bytes();
+        for _ in 0..3 {
+            let reply = pool.request(message).map_err(|e| e.to_string())?;
+            stage.note(format!("demo: Response: {}", cli::python_bytes(&reply)));
+        }
+        pool.close_all();
+        stage.note("demo: close_all()");
+        Ok(())
     })
 }
 
@@ -534,30 +517,28 @@ fn timeout_expiry(stage: &Stage) -> Result<(), String> {
     stage.listens(closed, nobody);
     stage.calls(closed, &[client]);
     let limit = Duration::from_millis(500);
-    let stop = Stop::new();
-    thread::scope(|scope| {
-        let serving = scope.spawn(|| {
-            timeout::serve(&listener, &stop, timeout::Mode::Silent, |event| {
-                stage.note(format!("server: {event}"))
-            })
-        });
+    let serve = |stop: &Stop| {
+        timeout::serve(
+            &listener,
+            stop,
+            timeout::Mode::Silent,
+            says(stage, "server"),
+        )
+    };
+    with_server(stage, "server", serve, || {
         let ask = |port| {
             let data = timeout::article_request("127.0.0.1", port);
             let result = timeout::safe_request("127.0.0.1", port, &data, limit);
             stage.note(format!("client: {}", timeout::report_line(&result, limit)));
             result
         };
-        let result = match (ask(port), ask(closed)) {
+        match (ask(port), ask(closed)) {
             (
                 Err(timeout::RequestError::TimedOut { .. }),
                 Err(timeout::RequestError::Refused { .. }),
             ) => Ok(()),
             other => Err(format!("expected a timeout, then refused: {other:?}")),
-        };
-        stage.curtain();
-        stop.stop();
-        joined(serving, "server")?;
-        result
+        }
     })
 }
 
@@ -567,44 +548,27 @@ fn http_keepalive(stage: &Stage) -> Result<(), String> {
     let (listener, port) = port_of(http::listen("127.0.0.1", 0))?;
     stage.listens(port, server);
     stage.calls(port, &[client]);
-    let stop = Stop::new();
-    thread::scope(|scope| {
-        let serving = scope.spawn(|| {
-            http::serve(&listener, &stop, |event| {
-                stage.note(format!("server: {event}"))
-            })
-        });
-        let result = (|| {
-            let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-            let mut asker =
-                http::client::Client::connect(addr, TIMEOUT).map_err(|e| e.to_string())?;
-            let got = asker.get("/items?x=1").map_err(|e| e.to_string())?;
+    let serve = |stop: &Stop| http::serve(&listener, stop, says(stage, "server"));
+    with_server(stage, "server", serve, || {
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let mut asker = http::client::Client::connect(addr, TIMEOUT).map_err(|e| e.to_string())?;
+        let mut statuses = Vec::new();
+        for response in [
+            asker.get("/items?x=1"),
+            asker.post("/items", br#"{"name": "Ada"}"#),
+        ] {
+            let status = response.map_err(|e| e.to_string())?.status;
             stage.note(format!(
-                "client: {} {}",
-                got.status,
-                http::response::reason(got.status)
+                "client: {status} {}",
+                http::response::reason(status)
             ));
-            let posted = asker
-                .post("/items", br#"{"name": "Ada"}"#)
-                .map_err(|e| e.to_string())?;
-            stage.note(format!(
-                "client: {} {}",
-                posted.status,
-                http::response::reason(posted.status)
-            ));
-            drop(asker);
-            if (got.status, posted.status) != (200, 201) {
-                return Err(format!(
-                    "expected 200 and 201, got {} and {}",
-                    got.status, posted.status
-                ));
-            }
-            Ok(())
-        })();
-        stage.curtain();
-        stop.stop();
-        joined(serving, "server")?;
-        result
+            statuses.push(status);
+        }
+        drop(asker);
+        if statuses != [200, 201] {
+            return Err(format!("expected 200 and 201, got {statuses:?}"));
+        }
+        Ok(())
     })
 }
 
@@ -622,32 +586,23 @@ fn proxy_echo(stage: &Stage) -> Result<(), String> {
     stage.listens(echo_port, server);
     stage.calls(echo_port, &[middle]);
     let forwarder = proxy::TcpProxy::new(port, "127.0.0.1", echo_port);
-    let (echo_stop, stop) = (Stop::new(), Stop::new());
-    thread::scope(|scope| {
-        let echoing = scope.spawn(|| {
-            tcp::serve(&echo, &echo_stop, |event| {
-                stage.note(format!("server: {event}"))
-            })
-        });
-        let proxying = scope.spawn(|| {
-            proxy::serve(&listener, &stop, &forwarder, |event| {
-                stage.note(format!("proxy: {}", event.to_string().trim_start()))
-            })
-        });
-        let message = tcp::DEFAULT_MESSAGE.as_bytes();
-        let reply = tcp::exchange("127.0.0.1", port, message, TIMEOUT);
-        if let Ok(reply) = &reply {
-            stage.note(format!("client: Received: {}", cli::python_bytes(reply)));
-        }
-        stage.curtain();
-        stop.stop();
-        echo_stop.stop();
-        joined(proxying, "proxy")?;
-        joined(echoing, "server")?;
-        match reply {
-            Ok(reply) if reply == tcp::expected_echo(message) => Ok(()),
-            Ok(reply) => Err(format!("the echo differs: {}", cli::preview(&reply))),
-            Err(e) => Err(format!("client: {e}")),
-        }
+    let echoing = |stop: &Stop| tcp::serve(&echo, stop, says(stage, "server"));
+    let proxying = |stop: &Stop| {
+        let log = says(stage, "proxy");
+        proxy::serve(&listener, stop, &forwarder, |event| {
+            log(event.to_string().trim_start().to_string())
+        })
+    };
+    with_server(stage, "server", echoing, || {
+        with_server(stage, "proxy", proxying, || {
+            let message = tcp::DEFAULT_MESSAGE.as_bytes();
+            let reply = tcp::exchange("127.0.0.1", port, message, TIMEOUT)
+                .map_err(|e| format!("client: {e}"))?;
+            stage.note(format!("client: Received: {}", cli::python_bytes(&reply)));
+            if reply != tcp::expected_echo(message) {
+                return Err(format!("the echo differs: {}", cli::preview(&reply)));
+            }
+            Ok(())
+        })
     })
 }
