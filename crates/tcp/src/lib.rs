@@ -50,7 +50,7 @@ pub use client::{
 };
 pub use server::{
     Ending, Event, FIRST_WORKERS, MAX_CONNECTION_TIME, Summary, handle_client, serve,
-    serve_for_at_most, serve_prethreaded, serve_workers,
+    serve_for_at_most, serve_prethreaded, serve_prethreaded_for_at_most, serve_workers,
 };
 pub use stop::{Stop, WakeGuard, reachable, wake_listener};
 

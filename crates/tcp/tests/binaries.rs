@@ -242,6 +242,45 @@ fn a_trickling_client_cannot_hold_the_serial_server_past_its_time_limit() {
 }
 
 #[test]
+fn a_trickling_client_is_cut_off_by_the_threaded_server_too() {
+    // One worker per client, but 1024 trickling clients would hold them
+    // all: the same time limit applies.
+    let server = start_server(&[
+        "--threads",
+        "--idle-timeout",
+        "0.5",
+        "--max-connection-time",
+        "1",
+    ]);
+    let mut stream = std::net::TcpStream::connect(server.addr()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut echoed = Vec::new();
+    // A byte every 0.2 s, reading the echo as it comes, until the server
+    // closes (read returns 0) or the test's patience ends.
+    while started.elapsed() < PATIENCE {
+        if std::io::Write::write_all(&mut stream, b".").is_err() {
+            break;
+        }
+        let mut buf = [0u8; 64];
+        match std::io::Read::read(&mut stream, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => echoed.extend_from_slice(&buf[..n]),
+            Err(_) => {}
+        }
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "held {:?}",
+        started.elapsed()
+    );
+    server.expect_line("still sending after the time limit", PATIENCE);
+    assert!(echoed.starts_with(b"Echo: ."), "{echoed:?}");
+}
+
+#[test]
 fn a_server_whose_stdout_nobody_reads_keeps_serving() {
     // Nobody reads the pipe: a server that printed on its serving path
     // would block once the pipe's 64 KiB were full, about 2,000 lines in.

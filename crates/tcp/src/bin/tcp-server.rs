@@ -29,10 +29,10 @@ struct Args {
           value_parser = cli::parse_seconds, allow_negative_numbers = true)]
     idle_timeout: Duration,
     /// Seconds one client may take in all before it is closed, so that a
-    /// slow client cannot lock the others out of the serial loop.
+    /// slow client cannot lock the others out of the serial loop (or, a
+    /// thousand of them, out of every worker).
     #[arg(long, value_name = "SECONDS", default_value = "10",
-          value_parser = cli::parse_seconds, allow_negative_numbers = true,
-          conflicts_with = "threads")]
+          value_parser = cli::parse_seconds, allow_negative_numbers = true)]
     max_connection_time: Duration,
     /// Serve up to N clients at once, one worker thread each, instead of
     /// one at a time like the article [default N: 1024].
@@ -59,11 +59,12 @@ fn main() -> ExitCode {
         move || on_signal.stop(),
         |printer| {
             let log = |event: tcp::Event| printer.line(event.to_string());
+            let limit = Some(args.max_connection_time);
             let served = match args.threads {
-                None => {
-                    tcp::serve_for_at_most(&listener, &stop, Some(args.max_connection_time), log)
+                None => tcp::serve_for_at_most(&listener, &stop, limit, log),
+                Some(workers) => {
+                    tcp::serve_prethreaded_for_at_most(&listener, &stop, workers.into(), limit, log)
                 }
-                Some(workers) => tcp::serve_prethreaded(&listener, &stop, workers.into(), log),
             };
             served
                 .map(|s| format!("Stopped after {}.", cli::count(s.connections, "connection")))
