@@ -54,10 +54,24 @@ pub fn from_pcap(path: &Path, port: u16, options: Options) -> Result<Ladder, Str
         packets.len() < record::MAX_PACKETS
     })
     .map_err(|e| format!("{}: {e}", path.display()))?;
+    // A ladder is for reading: a long capture is drawn up to a point, and
+    // says so at the bottom.
+    let notes: Vec<Note> = packets
+        .last()
+        .filter(|_| packets.len() >= record::MAX_PACKETS)
+        .map(|last| Note {
+            at: last.at,
+            text: format!(
+                "trace: the first {} packets of port {port} drawn; the rest of the file is not",
+                record::MAX_PACKETS
+            ),
+        })
+        .into_iter()
+        .collect();
     Ok(Ladder::build(
         &Cast::client_server(port),
         &packets,
-        &[],
+        &notes,
         options,
     ))
 }

@@ -49,6 +49,8 @@ pub struct Shape {
 impl Shape {
     /// Reads the shape of a ladder drawn by [`crate::Ladder::text`].
     pub fn parse(text: &str) -> Result<Shape, String> {
+        // The lanes start after the time column, which is at least
+        // TIME_WIDTH wide (wider for a capture over 100 s).
         let canvas_at = TIME_WIDTH + GUTTER.len();
         let mut lines = text.lines();
         lines.next().ok_or("an empty ladder")?;
@@ -58,7 +60,7 @@ impl Shape {
             .filter(|&(_, c)| c == '|')
             .map(|(i, _)| i)
             .collect();
-        if columns.len() < 2 || columns[0] != canvas_at {
+        if columns.len() < 2 || columns[0] < canvas_at {
             return Err(format!(
                 "the second line does not mark the lanes: {lane_line:?}"
             ));

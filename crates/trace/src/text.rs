@@ -12,7 +12,8 @@
 
 use crate::ladder::{Arrow, Ladder};
 
-/// Width of the time column: `12345.678`.
+/// The narrowest time column: `12345.678`, a capture of 100 s; a longer
+/// one widens it.
 pub const TIME_WIDTH: usize = 9;
 /// Between the time column, the lanes and the commentary.
 pub const GUTTER: &str = "   ";
@@ -28,7 +29,15 @@ impl Ladder {
         let gap = self.gap();
         let columns: Vec<usize> = (0..self.lanes.len()).map(|i| i * gap).collect();
         let width = columns.last().map_or(1, |&last| last + 1);
-        let mut lines = vec![self.titles(&columns, width), lane_line(&columns, width)];
+        let last_ms = self
+            .rows
+            .last()
+            .map_or(0.0, |row| row.at.as_secs_f64() * 1000.0);
+        let time = format!("{last_ms:.3}").len().max(TIME_WIDTH);
+        let mut lines = vec![
+            self.titles(&columns, width, time),
+            lane_line(&columns, width, time),
+        ];
         for row in &self.rows {
             let mut canvas = lanes(&columns, width);
             if let Some(arrow) = &row.arrow {
@@ -36,7 +45,7 @@ impl Ladder {
             }
             let canvas: String = canvas.into_iter().collect();
             let ms = row.at.as_secs_f64() * 1000.0;
-            let mut line = format!("{ms:>TIME_WIDTH$.3}{GUTTER}{canvas}");
+            let mut line = format!("{ms:>time$.3}{GUTTER}{canvas}");
             if !row.comment.is_empty() {
                 line.push_str(GUTTER);
                 line.push_str(&row.comment);
@@ -65,7 +74,7 @@ impl Ladder {
 
     /// `client 127.0.0.1:51234 ... server 127.0.0.1:8080`, each title over
     /// its lane: the first starts at it, the last ends at it, others centre.
-    fn titles(&self, columns: &[usize], width: usize) -> String {
+    fn titles(&self, columns: &[usize], width: usize, time: usize) -> String {
         let mut line = String::new();
         for (i, lane) in self.lanes.iter().enumerate() {
             let title = lane.title();
@@ -88,7 +97,7 @@ impl Ladder {
             line.push_str(&" ".repeat(pad));
             line.push_str(&title);
         }
-        format!("{:>TIME_WIDTH$}{GUTTER}{line}", "ms")
+        format!("{:>time$}{GUTTER}{line}", "ms")
     }
 }
 
@@ -119,9 +128,9 @@ fn lanes(columns: &[usize], width: usize) -> Vec<char> {
     canvas
 }
 
-fn lane_line(columns: &[usize], width: usize) -> String {
+fn lane_line(columns: &[usize], width: usize, time: usize) -> String {
     let canvas: String = lanes(columns, width).into_iter().collect();
-    format!("{:TIME_WIDTH$}{GUTTER}{canvas}", "")
+    format!("{:time$}{GUTTER}{canvas}", "")
 }
 
 /// `|  LABEL -------->  |` or `|  <-------- LABEL  |` between the two

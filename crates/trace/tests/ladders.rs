@@ -218,3 +218,28 @@ fn previews_escape_and_cut() {
     );
     assert_eq!(trace::ladder::preview(&[b'x'; 100], 5), "\"xxxxx\"...");
 }
+
+#[test]
+fn a_long_capture_widens_the_time_column_and_still_reads_back() {
+    // 500 s in: 500000.000 ms is wider than the usual column.
+    let packets = vec![
+        tcp(0, CLIENT, SERVER, SYN, (1000, 0), b""),
+        tcp(500_000, SERVER, CLIENT, SYN | ACK, (5000, 1001), b""),
+    ];
+    let text = Ladder::build(
+        &Cast::client_server(8080),
+        &packets,
+        &[],
+        Options::default(),
+    )
+    .text();
+    let lane = |line: &str| line.find('|');
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[1..].iter().all(|line| lane(line) == lane(lines[1])),
+        "{text}"
+    );
+    assert!(lines[3].starts_with("500000.000"), "{text}");
+    let shape = Shape::parse(&text).unwrap();
+    assert_eq!(shape.between(1, 0), [Step::SynAck]);
+}
