@@ -18,6 +18,11 @@
 //! comes from an `ioctl`, and its count of dropped frames from a
 //! `getsockopt`. Those four calls are the crate's only `unsafe` code, each
 //! block with its `SAFETY` reasoning.
+//!
+//! A capture sees everything on the interface. [`PortFilter`] asks the
+//! kernel to queue only some ports, as `tcpdump 'port 8080'` does: a small
+//! classic BPF program runs on every frame before it is queued, so a busy
+//! interface cannot crowd the wanted frames out of the socket's queue.
 
 use std::fmt;
 use std::fs;
