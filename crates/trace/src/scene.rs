@@ -1,6 +1,6 @@
 //! Each chapter's exchange, staged for the capture: the chapter's own
 //! server and client, on free loopback ports, in one process. A scene says
-//! who is who ([`Stage::listens`], [`Stage::calls`]) and what the programs
+//! who is who ([`Stage::serves`]) and what the programs
 //! printed and when ([`Stage::note`]): the ladder places each line between
 //! the packets around it.
 
@@ -240,8 +240,10 @@ impl Stage {
         self.cast().lane(name)
     }
 
-    /// `lane` listens on `port`; the capture keeps its packets from now.
-    pub fn listens(&self, port: u16, lane: usize) {
+    /// `lane` listens on `port` and `callers` call it, in order (see
+    /// [`Cast::calls`]); the capture keeps the port's packets from now.
+    pub fn serves(&self, port: u16, lane: usize, callers: &[usize]) {
+        self.cast().calls(port, callers);
         self.cast().listens(port, lane);
         if let Some(recorder) = &self.recorder
             && let Err(e) = recorder.watch(port)
@@ -250,11 +252,6 @@ impl Stage {
             // kernel's filter it only risks losing some on a busy `lo`.
             self.note(format!("trace: cannot filter the capture by port: {e}"));
         }
-    }
-
-    /// The callers of `port` take these lanes, in order.
-    pub fn calls(&self, port: u16, lanes: &[usize]) {
-        self.cast().calls(port, lanes);
     }
 
     /// What a program printed, or what happened, now.
@@ -381,8 +378,7 @@ fn proto_over_tcp(stage: &Stage) -> Result<(), String> {
 fn echo_scene(stage: &Stage, message: &[u8], said: impl Fn(&[u8]) -> String) -> Result<(), String> {
     let (client, server) = (stage.lane("client"), stage.lane("server"));
     let (listener, port) = port_of(tcp::bind_server(loopback(), tcp::DEFAULT_BACKLOG, TIMEOUT))?;
-    stage.listens(port, server);
-    stage.calls(port, &[client]);
+    stage.serves(port, server, &[client]);
     let serve = |stop: &Stop| tcp::serve(&listener, stop, says(stage, "server"));
     with_server(stage, "server", serve, || {
         let reply = tcp::exchange("127.0.0.1", port, message, TIMEOUT)
@@ -409,8 +405,7 @@ fn tcp_serial(stage: &Stage) -> Result<(), String> {
         tcp::DEFAULT_BACKLOG,
         tcp::DEFAULT_IDLE_TIMEOUT,
     ))?;
-    stage.listens(port, server);
-    stage.calls(port, &[idle, waiting]);
+    stage.serves(port, server, &[idle, waiting]);
     let (accepted, connection) = mpsc::channel();
     let serve = |stop: &Stop| {
         let log = says(stage, "server");
@@ -443,11 +438,9 @@ fn udp_ack(stage: &Stage) -> Result<(), String> {
     );
     let socket = udp::bind_server(loopback(), false).map_err(|e| format!("cannot bind: {e}"))?;
     let addr = socket.local_addr().map_err(|e| e.to_string())?;
-    stage.listens(addr.port(), server);
-    stage.calls(addr.port(), &[client]);
+    stage.serves(addr.port(), server, &[client]);
     let (_held, closed) = closed_udp_port()?;
-    stage.listens(closed.port(), nobody);
-    stage.calls(closed.port(), &[client]);
+    stage.serves(closed.port(), nobody, &[client]);
     let serve = |stop: &Stop| {
         // An event borrows the datagram: said as text before it goes.
         let log = says(stage, "server");
@@ -482,8 +475,7 @@ fn udp_ack(stage: &Stage) -> Result<(), String> {
 fn pool_reuse(stage: &Stage) -> Result<(), String> {
     let (demo, server) = (stage.lane("demo"), stage.lane("server"));
     let (listener, port) = port_of(tcp::bind_server(loopback(), tcp::DEFAULT_BACKLOG, TIMEOUT))?;
-    stage.listens(port, server);
-    stage.calls(port, &[demo]);
+    stage.serves(port, server, &[demo]);
     let serve = |stop: &Stop| pool::serve(&listener, stop, 8, |_| {});
     with_server(stage, "server", serve, || {
         let pool = pool::SocketPool::new("127.0.0.1", port, 2).map_err(|e| e.to_string())?;
@@ -511,11 +503,9 @@ fn timeout_expiry(stage: &Stage) -> Result<(), String> {
         tcp::DEFAULT_BACKLOG,
         timeout::POLL,
     ))?;
-    stage.listens(port, server);
-    stage.calls(port, &[client]);
+    stage.serves(port, server, &[client]);
     let (_held, closed) = closed_tcp_port()?;
-    stage.listens(closed, nobody);
-    stage.calls(closed, &[client]);
+    stage.serves(closed, nobody, &[client]);
     let limit = Duration::from_millis(500);
     let serve = |stop: &Stop| {
         timeout::serve(
@@ -546,8 +536,7 @@ fn timeout_expiry(stage: &Stage) -> Result<(), String> {
 fn http_keepalive(stage: &Stage) -> Result<(), String> {
     let (client, server) = (stage.lane("client"), stage.lane("server"));
     let (listener, port) = port_of(http::listen("127.0.0.1", 0))?;
-    stage.listens(port, server);
-    stage.calls(port, &[client]);
+    stage.serves(port, server, &[client]);
     let serve = |stop: &Stop| http::serve(&listener, stop, says(stage, "server"));
     with_server(stage, "server", serve, || {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
@@ -581,10 +570,8 @@ fn proxy_echo(stage: &Stage) -> Result<(), String> {
     );
     let (echo, echo_port) = port_of(tcp::bind_server(loopback(), tcp::DEFAULT_BACKLOG, TIMEOUT))?;
     let (listener, port) = port_of(proxy::listen("127.0.0.1", 0))?;
-    stage.listens(port, middle);
-    stage.calls(port, &[client]);
-    stage.listens(echo_port, server);
-    stage.calls(echo_port, &[middle]);
+    stage.serves(port, middle, &[client]);
+    stage.serves(echo_port, server, &[middle]);
     let forwarder = proxy::TcpProxy::new(port, "127.0.0.1", echo_port);
     let echoing = |stop: &Stop| tcp::serve(&echo, stop, says(stage, "server"));
     let proxying = |stop: &Stop| {
