@@ -13,7 +13,7 @@ use std::thread;
 
 use serde_json::Value;
 
-use crate::loopback::{self, PATIENCE};
+use crate::loopback;
 
 /// Every status this server may send with its default configuration: the
 /// handler's, and those of the refusals `read_request` documents.
@@ -27,13 +27,8 @@ static LOG: Mutex<Vec<(SocketAddr, String, u16)>> = Mutex::new(Vec::new());
 /// one per request the server logged, in order, and none follows a
 /// `Connection: close`. The server never panics and never hangs.
 pub fn request(data: &[u8]) {
-    let mut stream = TcpStream::connect(server()).expect("connect to the HTTP server");
-    stream
-        .set_read_timeout(Some(PATIENCE))
-        .expect("set timeout");
-    stream
-        .set_write_timeout(Some(PATIENCE))
-        .expect("set timeout");
+    let mut stream =
+        loopback::patient(TcpStream::connect(server()).expect("connect to the HTTP server"));
     let me = stream
         .local_addr()
         .expect("a connected socket has an address");

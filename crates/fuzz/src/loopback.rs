@@ -23,6 +23,12 @@ pub fn listener() -> (TcpListener, SocketAddr) {
 /// and each would otherwise wait for the previous one's ACK.
 pub fn accept(listener: &TcpListener) -> TcpStream {
     let (stream, _) = listener.accept().expect("accept on loopback");
+    patient(stream)
+}
+
+/// `stream` with [`PATIENCE`] on its reads and writes and without Nagle's
+/// algorithm, as [`accept`] makes the server's end: for the clients' ends.
+pub fn patient(stream: TcpStream) -> TcpStream {
     stream.set_nodelay(true).expect("set TCP_NODELAY");
     stream
         .set_read_timeout(Some(PATIENCE))

@@ -107,14 +107,7 @@ fn client(
     request: &[u8],
     piece: usize,
 ) -> (Vec<u8>, Option<std::io::Error>) {
-    let mut stream = TcpStream::connect(proxy).expect("connect to the proxy");
-    stream
-        .set_read_timeout(Some(PATIENCE))
-        .expect("set timeout");
-    stream
-        .set_write_timeout(Some(PATIENCE))
-        .expect("set timeout");
-    stream.set_nodelay(true).expect("set TCP_NODELAY");
+    let mut stream = loopback::patient(TcpStream::connect(proxy).expect("connect to the proxy"));
     for chunk in request.chunks(piece) {
         if stream.write_all(chunk).is_err() {
             break; // reset on purpose: the reading below says so
