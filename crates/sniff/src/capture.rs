@@ -286,9 +286,11 @@ impl LiveCapture {
     }
 }
 
-/// The most ports one filter compares: each costs two instructions, and a
-/// jump in classic BPF reaches at most 255 instructions ahead.
-pub const MAX_FILTER_PORTS: usize = 60;
+/// The most ports one filter compares: each costs four instructions (source
+/// and destination, IPv4 and IPv6), and a jump in classic BPF reaches at
+/// most 255 instructions ahead, which the ICMP test's jump to "keep" at the
+/// very end must span.
+pub const MAX_FILTER_PORTS: usize = 56;
 
 impl PortFilter {
     /// From now on the kernel queues only TCP and UDP packets to or from
@@ -303,7 +305,12 @@ impl PortFilter {
                 "a filter compares at most {MAX_FILTER_PORTS} ports"
             )));
         }
-        self.socket.attach_filter(&port_program(ports))
+        let program: Vec<socket2::SockFilter> = port_program(ports)
+            .ok_or_else(|| io::Error::other("the port filter's jumps do not fit"))?
+            .into_iter()
+            .map(|(op, yes, no, k)| socket2::SockFilter::new(op, yes, no, k))
+            .collect();
+        self.socket.attach_filter(&program)
     }
 }
 
@@ -317,10 +324,12 @@ enum Go {
     To(usize),
 }
 
-/// The filter program for [`PortFilter::keep_only`], as a list of
-/// instructions whose jumps name their targets; offsets are worked out
-/// once the whole program is laid out.
-fn port_program(ports: &[u16]) -> Vec<socket2::SockFilter> {
+/// The filter program for [`PortFilter::keep_only`]: `(opcode, jump if
+/// true, jump if false, k)` per instruction, as `struct sock_filter` has
+/// them. It is written with jumps that name their targets; offsets are
+/// worked out once the whole program is laid out, and `None` says one does
+/// not fit in its byte.
+fn port_program(ports: &[u16]) -> Option<Vec<(u16, u8, u8, u32)>> {
     // Classic BPF opcodes, from linux/filter.h.
     const LDH_ABS: u16 = 0x28; // A = 16-bit word at [k]
     const LDB_ABS: u16 = 0x30; // A = byte at [k]
@@ -383,20 +392,18 @@ fn port_program(ports: &[u16]) -> Vec<socket2::SockFilter> {
     let drop = code.len() - 1;
     code.push((RET, MAX_FRAME as u32, Go::Next, Go::Next));
     let keep = code.len() - 1;
-    let offset = |from: usize, go: Go| -> u8 {
+    let offset = |from: usize, go: Go| -> Option<u8> {
         let to = match go {
             Go::Next => from + 1,
             Go::Keep => keep,
             Go::Drop => drop,
             Go::To(at) => at,
         };
-        u8::try_from(to - from - 1).unwrap_or(u8::MAX)
+        u8::try_from(to.checked_sub(from + 1)?).ok()
     };
     code.iter()
         .enumerate()
-        .map(|(i, &(op, k, yes, no))| {
-            socket2::SockFilter::new(op, offset(i, yes), offset(i, no), k)
-        })
+        .map(|(i, &(op, k, yes, no))| Some((op, offset(i, yes)?, offset(i, no)?, k)))
         .collect()
 }
 
@@ -422,4 +429,88 @@ fn interface_info(name: &str) -> Result<(i32, u32), LiveError> {
     let index: i32 = read("ifindex")?.trim().parse().map_err(bad)?;
     let device_type: u32 = read("type")?.trim().parse().map_err(bad)?;
     Ok((index, device_type))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use super::*;
+    use crate::craft;
+    use crate::wire::flags;
+
+    /// Runs a classic BPF program over `frame` as the kernel does, for the
+    /// opcodes `port_program` uses: the length it keeps (0: dropped). A load
+    /// past the end of the frame drops it, as in the kernel.
+    fn run(program: &[(u16, u8, u8, u32)], frame: &[u8]) -> u32 {
+        let byte = |at: u32| frame.get(at as usize).map(|&b| u32::from(b));
+        let half = |at: u32| Some(byte(at)? << 8 | byte(at + 1)?);
+        let step = || -> Option<u32> {
+            let (mut a, mut x, mut pc) = (0u32, 0u32, 0usize);
+            loop {
+                let (op, yes, no, k) = program[pc];
+                let mut next = pc + 1;
+                match op {
+                    0x28 => a = half(k)?,
+                    0x30 => a = byte(k)?,
+                    0xb1 => x = 4 * (byte(k)? & 0xf),
+                    0x48 => a = half(x + k)?,
+                    0x15 | 0x45 => {
+                        let taken = if op == 0x15 { a == k } else { a & k != 0 };
+                        next += usize::from(if taken { yes } else { no });
+                    }
+                    0x06 => return Some(k),
+                    other => panic!("opcode {other:#x} not in the program"),
+                }
+                pc = next;
+            }
+        };
+        step().unwrap_or(0)
+    }
+
+    fn addr(text: &str) -> SocketAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn the_port_filter_keeps_the_ports_and_icmp_and_nothing_else() {
+        let program = port_program(&[8080, 9090]).unwrap();
+        let (client, server) = (addr("127.0.0.1:40000"), addr("127.0.0.1:8080"));
+        let (client6, other) = (addr("[::1]:40000"), addr("127.0.0.1:5353"));
+        let kept = [
+            craft::syn(client, server),
+            craft::tcp(server, client, flags::ACK, b"Echo"),
+            craft::udp(client, addr("127.0.0.1:9090"), b"hi"),
+            craft::udp(client6, addr("[::1]:9090"), b"hi"),
+            craft::tcp(addr("[::1]:8080"), client6, flags::ACK, b""),
+            craft::port_unreachable(&craft::udp(client, other, b"hi")),
+            craft::ping(client.ip(), server.ip()),
+        ];
+        for frame in &kept {
+            assert_eq!(run(&program, frame), MAX_FRAME as u32, "{frame:02x?}");
+        }
+        let mut fragment = craft::udp(client, addr("127.0.0.1:9090"), b"hi");
+        fragment[14 + 7] = 8; // a fragment offset: no ports in it
+        let dropped = [
+            craft::udp(client, other, b"hi"),
+            craft::syn(client6, addr("[::1]:22")),
+            craft::arp(),
+            fragment,
+            vec![0; 10],
+        ];
+        for frame in &dropped {
+            assert_eq!(run(&program, frame), 0, "{frame:02x?}");
+        }
+    }
+
+    #[test]
+    fn every_jump_fits_up_to_the_most_ports() {
+        for n in [0, 1, MAX_FILTER_PORTS] {
+            let ports: Vec<u16> = (1..=n as u16).collect();
+            let program = port_program(&ports).unwrap();
+            assert_eq!(program.len(), 21 + 4 * n);
+        }
+        let too_many: Vec<u16> = (1..=80).collect();
+        assert_eq!(port_program(&too_many), None);
+    }
 }
