@@ -56,12 +56,6 @@ impl Cast {
         self.callers.push((port, lanes.to_vec()));
     }
 
-    /// Every listening port: a packet with neither end on one is not part
-    /// of the scene.
-    pub fn ports(&self) -> Vec<u16> {
-        self.listeners.iter().map(|&(port, _)| port).collect()
-    }
-
     /// The lane of a listening port.
     pub fn listener(&self, port: u16) -> Option<usize> {
         self.listeners
